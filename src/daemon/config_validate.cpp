@@ -182,7 +182,7 @@ private:
             add(global_location("proxy protocol"),
                 "\"proxy protocol\" is on but \"proxy protocol hosts\" is not set, so every "
                 "connection will be rejected as coming from an untrusted proxy",
-                Severity::Warning);
+                Severity::Error);
 
         if (g.transfer_workers > 0 && g.spare_workers > g.transfer_workers)
             add(global_location("spare workers"), "\"spare workers\" ("

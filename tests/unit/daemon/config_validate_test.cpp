@@ -210,13 +210,13 @@ TEST(ConfigValidate, TlsSettings)
                 IsEmpty());
 }
 
-// Verifies the proxy protocol warning.
+// Verifies that proxy protocol without trusted hosts is an error (nothing could connect).
 TEST(ConfigValidate, ProxyProtocolWithoutHosts)
 {
     auto l = check("\n\nproxy protocol = yes\n");
     ASSERT_EQ(l.problems.size(), 1u);
     EXPECT_THAT(l.problems[0],
-                HasSubstr("/etc/rsyncd.conf:3: warning: \"proxy protocol\" is on but "
+                HasSubstr("/etc/rsyncd.conf:3: \"proxy protocol\" is on but "
                           "\"proxy protocol hosts\" is not set"));
     EXPECT_THAT(check("proxy protocol = yes\nproxy protocol hosts = 127.0.0.1\n").problems,
                 IsEmpty());
