@@ -1,0 +1,5 @@
+// SPDX-License-Identifier: MIT
+// Compiles Boost.Asio once (BOOST_ASIO_SEPARATE_COMPILATION) instead of in every file.
+#include <utility>
+
+#include <boost/asio/impl/src.hpp>

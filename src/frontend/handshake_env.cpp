@@ -1,0 +1,45 @@
+// SPDX-License-Identifier: MIT
+#include "frontend/handshake_env.hpp"
+
+#include "daemon/module_identity.hpp"
+
+namespace ocr::frontend {
+
+FrontendHandshakeEnv::FrontendHandshakeEnv(ClaimSlot claim, bool daemon_is_root, uid_t daemon_uid,
+                                           std::map<std::string, std::string, std::less<>> environment)
+    : claim_(std::move(claim)), daemon_is_root_(daemon_is_root), daemon_uid_(daemon_uid),
+      environment_(std::move(environment))
+{
+}
+
+daemon::ClientName FrontendHandshakeEnv::client_name(std::string_view addr)
+{
+    return daemon::lookup_client_name(addr);
+}
+
+std::optional<std::pair<std::string, std::string>>
+FrontendHandshakeEnv::check_module(const daemon::ModuleSettings& m, const std::string& path)
+{
+    const auto& env = environment_;
+    daemon::VarLookup lookup = [&env, &m](std::string_view name) -> std::optional<std::string> {
+        if (name == "RSYNC_MODULE_NAME")
+            return m.name;
+        if (auto it = env.find(name); it != env.end())
+            return it->second;
+        return std::nullopt;
+    };
+    auto id = daemon::resolve_module_identity(m, lookup, daemon_is_root_, daemon_uid_);
+    if (auto* err = std::get_if<daemon::ModuleCheckError>(&id))
+        return std::make_pair(err->log_line, err->error_line);
+    const bool chroot = daemon::module_uses_chroot(m, path, daemon_is_root_);
+    if (auto err = daemon::check_module_path(path, chroot))
+        return std::make_pair(err->log_line, err->error_line);
+    return std::nullopt;
+}
+
+bool FrontendHandshakeEnv::claim_module_slot(const std::string& module, int max_connections)
+{
+    return claim_(module, max_connections);
+}
+
+} // namespace ocr::frontend

@@ -1,0 +1,40 @@
+// SPDX-License-Identifier: MIT
+// The front-end's implementation of what the daemon handshake needs from the world.
+#pragma once
+
+#include "daemon/auth_group_lookup.hpp"
+#include "daemon/handshake.hpp"
+#include "daemon/host_lookup.hpp"
+
+#include <functional>
+#include <map>
+#include <string>
+
+namespace ocr::frontend {
+
+/// @brief Real lookups (run on the blocking pool) plus the server's slot counters.
+class FrontendHandshakeEnv final : public daemon::HandshakeEnvironment {
+public:
+    using ClaimSlot = std::function<bool(const std::string&, int)>;
+
+    FrontendHandshakeEnv(ClaimSlot claim, bool daemon_is_root, uid_t daemon_uid,
+                         std::map<std::string, std::string, std::less<>> environment);
+
+    daemon::NameResolver& resolver() override { return resolver_; }
+    daemon::GroupLookup& groups() override { return groups_; }
+    daemon::ClientName client_name(std::string_view addr) override;
+    std::optional<std::pair<std::string, std::string>> check_module(const daemon::ModuleSettings& m,
+                                                                    const std::string& path) override;
+    bool claim_module_slot(const std::string& module, int max_connections) override;
+    bool daemon_is_root() const override { return daemon_is_root_; }
+
+private:
+    daemon::SystemNameResolver resolver_;
+    daemon::SystemGroupLookup groups_;
+    ClaimSlot claim_;
+    bool daemon_is_root_;
+    uid_t daemon_uid_;
+    std::map<std::string, std::string, std::less<>> environment_;
+};
+
+} // namespace ocr::frontend

@@ -1,0 +1,498 @@
+// SPDX-License-Identifier: MIT
+#include "frontend/server.hpp"
+
+#include "common/strings.hpp"
+#include "daemon/config_package.hpp"
+#include "daemon/host_lookup.hpp"
+
+#include <spdlog/spdlog.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include <array>
+#include <cerrno>
+#include <csignal>
+#include <stdexcept>
+
+namespace ocr::frontend {
+namespace {
+
+// Blocking lookups (DNS, NSS) run here, never on the event loop. Sized so that a few
+// stalled resolvers do not hold up everyone else's lookups.
+constexpr std::size_t kBlockingThreads = 16;
+// How many bytes a closing connection may still be fed while we drain it.
+constexpr std::size_t kMaxDrainBytes = 1 << 20;
+
+std::int64_t monotonic_ms()
+{
+    timespec ts{};
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return static_cast<std::int64_t>(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
+}
+
+void log_line(const daemon::HandshakeLog& l)
+{
+    switch (l.level) {
+    case daemon::HandshakeLog::Level::Info:
+        spdlog::info("{}", l.text);
+        break;
+    case daemon::HandshakeLog::Level::Warning:
+        spdlog::warn("{}", l.text);
+        break;
+    case daemon::HandshakeLog::Level::Error:
+        spdlog::error("{}", l.text);
+        break;
+    }
+}
+
+// A coroutine that runs a blocking function where it is spawned (the blocking pool).
+// Parameters live in the coroutine frame; a capturing lambda coroutine would not keep
+// its captures alive across the first suspension.
+asio::awaitable<void> run_blocking_job(std::function<void()> job)
+{
+    job();
+    co_return;
+}
+
+tcp protocol_of(int fd)
+{
+    sockaddr_storage ss{};
+    socklen_t len = sizeof ss;
+    if (::getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len) != 0)
+        throw std::runtime_error("getsockname on a listening socket failed");
+    return ss.ss_family == AF_INET6 ? tcp::v6() : tcp::v4();
+}
+
+} // namespace
+
+// A named function rather than a capturing lambda in the coroutine body: GCC 12 mishandles
+// the destruction of such lambdas in coroutine frames.
+static void arm_deadline(asio::steady_timer& deadline, tcp::socket& socket, const std::string& addr, int seconds)
+{
+    deadline.expires_after(std::chrono::seconds(seconds));
+    deadline.async_wait([&socket, addr](const boost::system::error_code& e) {
+        if (e)
+            return; // cancelled: the connection moved on or is gone
+        spdlog::info("daemon handshake timeout for {} -- closing", addr);
+        boost::system::error_code ignored;
+        socket.close(ignored);
+    });
+}
+
+WorkerPool::Limits Server::limits_for(const daemon::Config& config, int cpu_count)
+{
+    const auto& g = config.globals();
+    WorkerPool::Limits l;
+    l.max_busy = g.transfer_workers > 0 ? g.transfer_workers : 16 * cpu_count;
+    l.spares = g.spare_workers >= 0 ? g.spare_workers : 2 * cpu_count;
+    if (l.spares > l.max_busy)
+        l.spares = l.max_busy;
+    l.queue_capacity = static_cast<std::size_t>(2 * l.max_busy);
+    return l;
+}
+
+Server::Server(std::vector<ListenSocket> listeners, std::shared_ptr<const daemon::Config> config,
+               UniqueFd spawner_control, ServerOptions options)
+    : blocking_pool_(kBlockingThreads), config_(std::move(config)), options_(std::move(options)),
+      spawner_(io_, std::move(spawner_control),
+               SpawnerLink::Handlers{
+                   [this](pid_t pid, UniqueFd fd, std::uint64_t gen) {
+                       pool_.worker_started(pid, std::move(fd), gen);
+                   },
+                   [this](pid_t pid, int status) { pool_.worker_exited(pid, status); },
+                   [this](std::uint64_t gen) { pool_.spawn_failed(gen); },
+                   [this](std::uint64_t gen, UniqueFd fd) { reload_arrived(gen, std::move(fd)); },
+                   [this](const std::string& text) {
+                       reloading_ = false;
+                       spdlog::error("configuration reload failed; keeping the current configuration:");
+                       for (const auto& line : split(text, '\n'))
+                           if (!line.empty())
+                               spdlog::error("  {}", line);
+                       notifier_.ready();
+                   },
+                   [this] {
+                       spdlog::critical("the worker spawner exited; no new sessions can start");
+                       begin_shutdown();
+                   }}),
+      pool_(io_, spawner_, limits_for(*config_, options_.cpu_count), generation_),
+      env_([this](const std::string& m, int max) { return claim_slot(m, max); }, options_.daemon_is_root,
+           options_.daemon_uid, options_.environment),
+      signals_(io_, SIGHUP, SIGTERM, SIGINT), resume_timer_(io_), watchdog_timer_(io_)
+{
+    for (auto& l : listeners) {
+        auto acc = std::make_unique<tcp::acceptor>(io_);
+        const tcp proto = protocol_of(l.fd.get());
+        acc->assign(proto, l.fd.release());
+        acceptors_.push_back(std::move(acc));
+    }
+}
+
+Server::~Server()
+{
+    blocking_pool_.join();
+}
+
+void Server::run()
+{
+    pool_.set_capacity_listener([this] { update_accepting(); });
+    spawner_.start();
+    pool_.start();
+    for (auto& acc : acceptors_)
+        asio::co_spawn(io_, accept_loop(*acc), asio::detached);
+    wait_signals();
+    arm_watchdog();
+    notifier_.ready();
+    publish_status();
+    io_.run();
+}
+
+asio::awaitable<void> Server::accept_loop(tcp::acceptor& acceptor)
+{
+    asio::steady_timer backoff(io_);
+    for (;;) {
+        if (stopping_)
+            co_return;
+        boost::system::error_code ec;
+        if (paused_) {
+            co_await resume_timer_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+            continue;
+        }
+        tcp::socket socket = co_await acceptor.async_accept(asio::redirect_error(asio::use_awaitable, ec));
+        if (ec) {
+            if (ec == asio::error::operation_aborted)
+                continue; // paused or stopping: the loop head decides
+            if (ec == asio::error::no_descriptors || ec.value() == ENFILE || ec.value() == ENOBUFS ||
+                ec.value() == ENOMEM) {
+                // Out of descriptors: back off instead of spinning on a ready listener.
+                spdlog::warn("accept: {}; pausing new connections for 100 ms", ec.message());
+                backoff.expires_after(std::chrono::milliseconds(100));
+                co_await backoff.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+            }
+            continue;
+        }
+        ++connections_;
+        ++handshakes_;
+        asio::co_spawn(io_, serve(std::move(socket), next_connection_id_++), asio::detached);
+        update_accepting();
+    }
+}
+
+asio::awaitable<void> Server::serve(tcp::socket socket, std::uint64_t id)
+{
+    // Undoes this connection's accounting however the coroutine ends, unless the session
+    // went to a worker (then the pool's on_end callback does it).
+    struct Scope {
+        Server& server;
+        std::optional<std::string> slot;
+        bool handed_off = false;
+        ~Scope()
+        {
+            if (handed_off)
+                return;
+            --server.handshakes_;
+            if (slot)
+                server.release_slot(*slot);
+            server.connection_ended();
+        }
+    } scope{*this, std::nullopt, false};
+
+    boost::system::error_code ec;
+    const auto remote = socket.remote_endpoint(ec);
+    if (ec)
+        co_return;
+    const std::string addr = daemon::address_text(remote.data(), static_cast<socklen_t>(remote.size()));
+    const std::shared_ptr<const daemon::Config> config = config_;
+    const std::uint64_t generation = generation_;
+    {
+        int one = 1;
+        ::setsockopt(socket.native_handle(), SOL_SOCKET, SO_KEEPALIVE, &one, sizeof one);
+        const std::string& opts = options_.socket_options_override.empty()
+                                      ? config->globals().socket_options
+                                      : options_.socket_options_override;
+        if (!opts.empty())
+            for (const auto& bad : apply_socket_options(socket.native_handle(), opts))
+                spdlog::warn("Unknown socket option {}", bad);
+    }
+
+    asio::steady_timer deadline(io_);
+
+    try {
+        std::string host(daemon::kUndeterminedHost);
+        if (config->defaults().reverse_lookup) {
+            const int limit = config->globals().handshake_timeout > 0 ? config->globals().handshake_timeout : 60;
+            arm_deadline(deadline, socket, addr, limit);
+            daemon::ClientName name;
+            std::function<void()> lookup = [&name, &addr] { name = daemon::lookup_client_name(addr); };
+            co_await asio::co_spawn(blocking_pool_, run_blocking_job(std::move(lookup)), asio::use_awaitable);
+            for (const auto& l : name.log_lines)
+                spdlog::info("{}", l);
+            host = name.name;
+            if (!socket.is_open())
+                co_return;
+        }
+
+        daemon::HandshakeMachine::Settings settings;
+        settings.addr = addr;
+        settings.host = host;
+        settings.connection_id = id;
+        settings.config_generation = generation;
+        settings.environment = options_.environment;
+        daemon::HandshakeMachine machine(config, std::move(settings), env_);
+        machine.start();
+        unsigned serial = 0;
+        // Lives in every connection's coroutine frame: handshake lines are short, so a
+        // small buffer keeps thousands of idle connections cheap.
+        std::array<char, 2048> buf;
+        for (;;) {
+            for (const auto& l : machine.take_log())
+                log_line(l);
+            scope.slot = machine.claimed_module();
+            if (machine.deadline_serial() != serial) {
+                serial = machine.deadline_serial();
+                arm_deadline(deadline, socket, addr, machine.deadline_seconds());
+            }
+            const std::string out = machine.take_output();
+            if (!out.empty()) {
+                co_await asio::async_write(socket, asio::buffer(out), asio::redirect_error(asio::use_awaitable, ec));
+                if (ec)
+                    co_return;
+            }
+            switch (machine.step()) {
+            case daemon::HandshakeMachine::Step::NeedInput: {
+                const std::size_t n = co_await socket.async_read_some(
+                    asio::buffer(buf), asio::redirect_error(asio::use_awaitable, ec));
+                if (ec == asio::error::eof)
+                    machine.feed_eof();
+                else if (ec)
+                    co_return;
+                else
+                    machine.feed(std::string_view(buf.data(), n));
+                break;
+            }
+            case daemon::HandshakeMachine::Step::RunJob: {
+                std::function<void()> job = machine.take_job();
+                co_await asio::co_spawn(blocking_pool_, run_blocking_job(std::move(job)), asio::use_awaitable);
+                machine.job_done();
+                if (!socket.is_open())
+                    co_return; // the deadline passed while we were looking things up
+                break;
+            }
+            case daemon::HandshakeMachine::Step::Dispatch: {
+                deadline.cancel();
+                PendingSession session{std::move(socket), machine.take_session(), {}};
+                session.descriptor.handshake_deadline_ms = monotonic_ms();
+                session.on_end = [this, slot = machine.claimed_module()] {
+                    if (slot)
+                        release_slot(*slot);
+                    connection_ended();
+                };
+                scope.handed_off = true;
+                --handshakes_;
+                pool_.submit(std::move(session));
+                co_return;
+            }
+            case daemon::HandshakeMachine::Step::Close:
+                deadline.cancel();
+                co_await close_connection(socket, machine.close_action());
+                co_return;
+            }
+        }
+    } catch (const std::exception& e) {
+        spdlog::error("connection from {}: {}", addr, e.what());
+    }
+}
+
+asio::awaitable<void> Server::close_connection(tcp::socket& socket, const daemon::CloseAction& how)
+{
+    boost::system::error_code ec;
+    asio::steady_timer timer(io_);
+    if (how.wait_before.count() > 0) {
+        timer.expires_after(how.wait_before);
+        co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    }
+    if (!how.late_output.empty())
+        co_await asio::async_write(socket, asio::buffer(how.late_output), asio::redirect_error(asio::use_awaitable, ec));
+    if (how.wait_after.count() > 0) {
+        timer.expires_after(how.wait_after);
+        co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    }
+    if (!how.abandon_input) {
+        // Read what the client has sent so that closing does not turn into a reset that
+        // could destroy our last message before the client reads it.
+        std::array<char, 16384> buf;
+        std::size_t drained = 0;
+        socket.non_blocking(true, ec);
+        while (!ec && drained < kMaxDrainBytes)
+            drained += socket.read_some(asio::buffer(buf), ec);
+    }
+    // With unread input, close() alone makes the kernel answer with a reset (as upstream's
+    // exit does); a shutdown() first would send an orderly end of stream instead.
+    if (!how.abandon_input)
+        socket.shutdown(tcp::socket::shutdown_both, ec);
+    socket.close(ec);
+}
+
+bool Server::claim_slot(const std::string& module, int max)
+{
+    int& used = module_slots_[module];
+    if (used >= max)
+        return false;
+    ++used;
+    return true;
+}
+
+void Server::release_slot(const std::string& module)
+{
+    auto it = module_slots_.find(module);
+    if (it != module_slots_.end() && --it->second <= 0)
+        module_slots_.erase(it);
+}
+
+void Server::connection_ended()
+{
+    --connections_;
+    update_accepting();
+    maybe_finish_shutdown();
+}
+
+void Server::update_accepting()
+{
+    const int cap = config_->globals().daemon_max_connections;
+    const bool pause = stopping_ || (cap > 0 && connections_ >= cap) || pool_.saturated();
+    if (pause && !paused_) {
+        paused_ = true;
+        resume_timer_.expires_at(asio::steady_timer::time_point::max());
+        boost::system::error_code ec;
+        for (auto& acc : acceptors_)
+            acc->cancel(ec);
+        if (!stopping_)
+            spdlog::debug("pausing accept: {} connections, {} busy workers, {} queued", connections_,
+                          pool_.busy(), pool_.queued());
+    } else if (!pause && paused_) {
+        paused_ = false;
+        resume_timer_.cancel();
+    }
+}
+
+void Server::wait_signals()
+{
+    signals_.async_wait([this](const boost::system::error_code& ec, int sig) {
+        if (ec)
+            return;
+        if (sig == SIGHUP) {
+            start_reload();
+        } else if (stopping_) {
+            spdlog::warn("second stop signal: exiting without waiting for {} sessions", pool_.busy());
+            io_.stop();
+            return;
+        } else {
+            spdlog::info("received {}; no new connections, finishing {} sessions",
+                         sig == SIGTERM ? "SIGTERM" : "SIGINT", pool_.busy() + pool_.queued());
+            begin_shutdown();
+        }
+        wait_signals();
+    });
+}
+
+void Server::start_reload()
+{
+    if (reloading_ || stopping_)
+        return;
+    reloading_ = true;
+    notifier_.reloading();
+    spdlog::info("reloading configuration");
+    spawner_.request_reload();
+}
+
+void Server::reload_arrived(std::uint64_t generation, UniqueFd package_fd)
+{
+    reloading_ = false;
+    try {
+        std::string bytes;
+        {
+            // The package sits in a sealed memfd from the spawner.
+            std::array<char, 65536> buf;
+            off_t off = 0;
+            for (;;) {
+                const ssize_t n = ::pread(package_fd.get(), buf.data(), buf.size(), off);
+                if (n < 0 && errno == EINTR)
+                    continue;
+                if (n < 0)
+                    throw std::runtime_error("cannot read the configuration package");
+                if (n == 0)
+                    break;
+                bytes.append(buf.data(), static_cast<std::size_t>(n));
+                off += n;
+                if (bytes.size() > (256u << 20))
+                    throw std::runtime_error("configuration package too large");
+            }
+        }
+        auto package = daemon::decode_config_package(bytes);
+        if (!package)
+            throw std::runtime_error("malformed configuration package");
+        auto result = daemon::load_config_package(*package);
+        if (!result.config)
+            throw std::runtime_error("the new configuration did not load in the front-end");
+        config_ = result.config;
+        generation_ = generation;
+        pool_.set_limits(limits_for(*config_, options_.cpu_count));
+        pool_.set_generation(generation);
+        spawner_.forget_before(generation);
+        spdlog::info("configuration reloaded ({} modules)", config_->modules().size());
+    } catch (const std::exception& e) {
+        spdlog::error("configuration reload failed; keeping the current configuration: {}", e.what());
+    }
+    notifier_.ready();
+    publish_status();
+    update_accepting();
+}
+
+void Server::begin_shutdown()
+{
+    if (stopping_)
+        return;
+    stopping_ = true;
+    notifier_.stopping();
+    boost::system::error_code ec;
+    for (auto& acc : acceptors_)
+        acc->close(ec);
+    resume_timer_.cancel();
+    pool_.drain();
+    maybe_finish_shutdown();
+}
+
+void Server::maybe_finish_shutdown()
+{
+    if (!stopping_ || connections_ > 0)
+        return;
+    spdlog::info("all sessions finished; exiting");
+    spawner_.close();
+    signals_.cancel();
+    watchdog_timer_.cancel();
+    io_.stop();
+}
+
+void Server::publish_status()
+{
+    notifier_.status(std::to_string(pool_.busy()) + " sessions running, " + std::to_string(pool_.queued()) +
+                     " queued, " + std::to_string(handshakes_) + " in handshake, " +
+                     std::to_string(pool_.idle()) + " idle workers");
+}
+
+void Server::arm_watchdog()
+{
+    const auto interval = notifier_.watchdog_interval();
+    if (!interval)
+        return;
+    watchdog_timer_.expires_after(*interval);
+    watchdog_timer_.async_wait([this](const boost::system::error_code& ec) {
+        if (ec)
+            return;
+        // Pinged from the event loop itself: a stuck loop stops the pings.
+        notifier_.watchdog();
+        publish_status();
+        arm_watchdog();
+    });
+}
+
+} // namespace ocr::frontend
