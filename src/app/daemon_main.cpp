@@ -1,0 +1,275 @@
+// SPDX-License-Identifier: MIT
+// Start-up order (each step depends on the ones before it):
+//   1. load and check the configuration (as the user who started us, normally root)
+//   2. choose the log destination and open the log file
+//   3. bind the listening sockets (873 needs root)
+//   4. detach, write the pid file
+//   5. fork the privileged spawner (it keeps root to start workers and re-read the config)
+//   6. drop root in this process, which from then on is the network-facing front-end
+//   7. serve
+#include "app/daemon_main.hpp"
+
+#include "app/logging.hpp"
+#include "app/pid_file.hpp"
+#include "app/privileges.hpp"
+#include "app/spawner.hpp"
+#include "app/startup_checks.hpp"
+#include "common/fd_passing.hpp"
+#include "daemon/auth.hpp"
+#include "daemon/config_package.hpp"
+#include "daemon/config_validate.hpp"
+#include "daemon/user_db.hpp"
+#include "frontend/listen_sockets.hpp"
+#include "frontend/server.hpp"
+
+#include <fcntl.h>
+#include <spdlog/spdlog.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <thread>
+
+extern char** environ;
+
+namespace ocr::app {
+namespace {
+
+constexpr int kExitSyntax = 1;   // upstream RERR_SYNTAX
+constexpr int kExitSocketIo = 10; // upstream RERR_SOCKETIO
+constexpr int kExitFileIo = 11;  // upstream RERR_FILEIO
+
+void print_problems(const std::vector<daemon::Problem>& problems)
+{
+    for (const auto& p : problems)
+        std::fprintf(stderr, "%s\n", daemon::format_problem(p).c_str());
+}
+
+bool has_errors(const std::vector<daemon::Problem>& problems)
+{
+    for (const auto& p : problems)
+        if (p.severity == daemon::Severity::Error)
+            return true;
+    return false;
+}
+
+// Loads the configuration from disk with every check that must pass before serving.
+daemon::LoadResult load_checked(const daemon::LoadOptions& options, std::vector<daemon::Problem>& problems)
+{
+    daemon::DiskFileSource files;
+    daemon::LoadResult r = daemon::load_config(options, files);
+    problems = r.problems;
+    if (r.config) {
+        const auto unsupported = unsupported_settings(*r.config);
+        problems.insert(problems.end(), unsupported.begin(), unsupported.end());
+    }
+    return r;
+}
+
+} // namespace
+
+daemon::LoadOptions load_options_for(const CommandLine& cl)
+{
+    daemon::LoadOptions o;
+    o.config_path = cl.config_path;
+    o.dparams = cl.dparams;
+    for (const auto& m : cl.modules)
+        o.cli_modules.push_back(daemon::CliModule{m.name, m.path, m.writable});
+    for (char** e = environ; e && *e; ++e) {
+        const std::string kv(*e);
+        if (auto eq = kv.find('='); eq != std::string::npos)
+            o.environment.emplace(kv.substr(0, eq), kv.substr(eq + 1));
+    }
+    return o;
+}
+
+int run_check_config(const CommandLine& cl)
+{
+    const daemon::LoadOptions options = load_options_for(cl);
+    std::vector<daemon::Problem> problems;
+    daemon::LoadResult r = load_checked(options, problems);
+    if (r.config) {
+        daemon::SystemValidationEnvironment env;
+        const auto more = daemon::validate_config(*r.config, env);
+        problems.insert(problems.end(), more.begin(), more.end());
+    }
+    print_problems(problems);
+    if (!r.config || has_errors(problems))
+        return 1;
+    std::printf("configuration OK: %zu module%s\n", r.config->modules().size(),
+                r.config->modules().size() == 1 ? "" : "s");
+    return 0;
+}
+
+int run_daemon(const CommandLine& cl)
+{
+    // 1. Configuration.
+    const daemon::LoadOptions options = load_options_for(cl);
+    std::vector<daemon::Problem> problems;
+    daemon::LoadResult loaded = load_checked(options, problems);
+    print_problems(problems);
+    if (!loaded.config || has_errors(problems)) {
+        std::fprintf(stderr, "Failed to parse config file: %s\n",
+                     options.config_path ? options.config_path->c_str() : "(command line)");
+        return kExitSyntax;
+    }
+    std::shared_ptr<const daemon::Config> config = loaded.config;
+    const daemon::GlobalSettings& g = config->globals();
+    {
+        // Problems that only show when clients connect are worth a warning now.
+        daemon::SystemValidationEnvironment env;
+        for (const auto& p : daemon::validate_config(*config, env))
+            std::fprintf(stderr, "warning: %s\n", daemon::format_problem(p).c_str());
+    }
+    // MD4 comes from OpenSSL's legacy provider, which must be loaded before we lose access
+    // to it; the greeting lists only digests we can compute.
+    (void)daemon::auth_digest_list();
+
+    // 2. Logging. Upstream: --log-file wins over "log file"; without a file, syslog.
+    LogTarget log;
+    log.verbosity = cl.verbose;
+    log.syslog_tag = config->defaults().syslog_tag;
+    log.syslog_facility = config->defaults().syslog_facility;
+    const std::string log_path = cl.log_file.value_or(config->defaults().log_file);
+    UniqueFd log_fd;
+    if (!log_path.empty()) {
+        log_fd.reset(open_log_file(log_path));
+        if (!log_fd) {
+            std::fprintf(stderr, "failed to open log-file %s: %s\n", log_path.c_str(), std::strerror(errno));
+            return kExitFileIo;
+        }
+        log.kind = LogTarget::Kind::File;
+        log.fd = log_fd.get();
+    } else {
+        log.kind = cl.detach ? LogTarget::Kind::Syslog : LogTarget::Kind::Stderr;
+    }
+
+    // 3. Listening sockets.
+    frontend::ListenSpec spec;
+    spec.port = cl.port.value_or(g.rsync_port > 0 ? g.rsync_port : 873);
+    spec.address = cl.address ? cl.address : (g.bind_address.empty() ? std::nullopt : std::optional(g.bind_address));
+    spec.family = cl.family;
+    // Upstream's default backlog is 5; ours is the kernel's maximum unless set explicitly.
+    spec.backlog = g.where_set("listen backlog") ? g.listen_backlog : 0;
+    std::vector<frontend::ListenSocket> listeners;
+    try {
+        listeners = frontend::open_listen_sockets(spec);
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "%s\n", e.what());
+        return kExitSocketIo;
+    }
+
+    // 4. Detach and pid file.
+    if (cl.detach)
+        become_daemon();
+    UniqueFd pid_fd;
+    if (!g.pid_file.empty()) {
+        try {
+            pid_fd = create_pid_file(g.pid_file);
+        } catch (const std::exception& e) {
+            std::fprintf(stderr, "%s\n", e.what());
+            return kExitFileIo;
+        }
+    }
+    const long fd_limit = raise_descriptor_limit();
+    init_logging(log);
+    ::setenv(kLogTargetEnv, encode_log_target(log).c_str(), 1);
+    std::string where;
+    for (const auto& l : listeners)
+        where += (where.empty() ? "" : ", ") + l.description;
+    spdlog::info("ocrsyncd version {} starting, listening on port {} ({})", OCR_VERSION, spec.port, where);
+    if (g.proxy_protocol && g.proxy_protocol_hosts.empty())
+        spdlog::warn("\"proxy protocol = true\" but \"proxy protocol hosts\" is unset: all connections will be "
+                     "rejected as untrusted proxy peers.  Set \"proxy protocol hosts\" to your trusted proxy's "
+                     "address.");
+
+    // 5. The privileged spawner.
+    UniqueFd exe(::open("/proc/self/exe", O_PATH | O_CLOEXEC));
+    if (!exe) {
+        spdlog::critical("cannot open our own executable: {}", std::strerror(errno));
+        return kExitFileIo;
+    }
+    auto [frontend_end, spawner_end] = make_seqpacket_pair();
+    const bool am_root = ::geteuid() == 0;
+    const std::string pid_file = g.pid_file;
+    const pid_t spawner_pid = ::fork();
+    if (spawner_pid < 0) {
+        spdlog::critical("fork: {}", std::strerror(errno));
+        return kExitFileIo;
+    }
+    if (spawner_pid == 0) {
+        frontend_end.reset();
+        listeners.clear();
+        pid_fd.reset();
+        SpawnerSetup setup;
+        setup.control = std::move(spawner_end);
+        setup.executable = std::move(exe);
+        setup.package = daemon::encode_config_package(options, *config);
+        setup.log_fd = std::move(log_fd);
+        setup.reload = [options]() {
+            ReloadOutcome out;
+            std::vector<daemon::Problem> reload_problems;
+            daemon::LoadResult r = load_checked(options, reload_problems);
+            if (!r.config || has_errors(reload_problems)) {
+                for (const auto& p : reload_problems)
+                    if (p.severity == daemon::Severity::Error)
+                        out.problems += daemon::format_problem(p) + "\n";
+                if (out.problems.empty())
+                    out.problems = "the configuration could not be loaded\n";
+                return out;
+            }
+            out.ok = true;
+            out.package = daemon::encode_config_package(options, *r.config);
+            return out;
+        };
+        const int rc = run_spawner(std::move(setup));
+        // The front-end has gone: it cannot remove a root-owned pid file itself.
+        if (!pid_file.empty())
+            ::unlink(pid_file.c_str());
+        ::_exit(rc);
+    }
+    spawner_end.reset();
+    exe.reset();
+    // log_fd stays open: it is the front-end's own log destination too.
+
+    // 6. Drop root.
+    if (am_root) {
+        const std::string user = g.daemon_uid.empty() ? daemon::kNobodyUser : g.daemon_uid;
+        const std::string group = g.daemon_gid.empty() ? daemon::nobody_group_name() : g.daemon_gid;
+        try {
+            drop_privileges(user, group);
+        } catch (const std::exception& e) {
+            spdlog::critical("cannot drop privileges: {}", e.what());
+            ::kill(spawner_pid, SIGTERM);
+            return kExitSyntax;
+        }
+    }
+
+    // 7. Serve.
+    int rc = 0;
+    try {
+        frontend::ServerOptions so;
+        so.daemon_is_root = am_root;
+        so.daemon_uid = am_root ? 0 : ::getuid();
+        so.socket_options_override = cl.sockopts.value_or("");
+        so.environment = options.environment;
+        so.cpu_count = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+        spdlog::debug("descriptor limit {}", fd_limit);
+        frontend::Server server(std::move(listeners), config, std::move(frontend_end), so);
+        server.run();
+    } catch (const std::exception& e) {
+        spdlog::critical("{}", e.what());
+        rc = kExitSocketIo;
+    }
+    // The spawner removes the pid file once it sees us go; wait so that our exit means
+    // the daemon is completely gone.
+    pid_fd.reset();
+    int status = 0;
+    while (::waitpid(spawner_pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    return rc;
+}
+
+} // namespace ocr::app
