@@ -13,6 +13,22 @@ std::string int32_payload(std::int32_t v)
     protocol::put_i32(out, v);
     return out;
 }
+// [MSG_IO_TIMEOUT] message, "rsync error: ..." and (31+) MSG_ERROR_EXIT, as exit_cleanup
+// sends them.
+std::string error_frames(int protocol, int io_timeout, std::string_view message, int exit_code, UpstreamSite site,
+                         UpstreamRole role)
+{
+    const protocol::MsgCode tag = protocol::error_tag_for(protocol);
+    std::string frames;
+    if (io_timeout > 0 && protocol >= 31)
+        frames += protocol::encode_frame(protocol::MsgCode::IoTimeout, int32_payload(io_timeout));
+    frames += protocol::encode_frame(tag, message);
+    frames += protocol::encode_frame(tag, rsync_error_line(exit_code, site, role));
+    if (protocol >= 31)
+        frames += protocol::encode_frame(protocol::MsgCode::ErrorExit, int32_payload(exit_code));
+    return frames;
+}
+
 } // namespace
 
 BuildFeatures daemon_build_features()
@@ -103,15 +119,8 @@ RefusalEnding start_refusal(const ProtocolSetupPlan& plan, const std::string& se
                             std::string_view message, int exit_code, UpstreamSite site)
 {
     using std::chrono::milliseconds;
-    const protocol::MsgCode tag = protocol::error_tag_for(plan.protocol);
-    const UpstreamRole role = am_sender ? UpstreamRole::Sender : UpstreamRole::Receiver;
-    std::string frames;
-    if (io_timeout > 0 && plan.protocol >= 31)
-        frames += protocol::encode_frame(protocol::MsgCode::IoTimeout, int32_payload(io_timeout));
-    frames += protocol::encode_frame(tag, message);
-    frames += protocol::encode_frame(tag, rsync_error_line(exit_code, site, role));
-    if (plan.protocol >= 31)
-        frames += protocol::encode_frame(protocol::MsgCode::ErrorExit, int32_payload(exit_code));
+    const std::string frames = error_frames(plan.protocol, io_timeout, message, exit_code, site,
+                                            am_sender ? UpstreamRole::Sender : UpstreamRole::Receiver);
     RefusalEnding e;
     e.now = setup;
     e.wait_after = milliseconds(100);
@@ -129,6 +138,19 @@ RefusalEnding start_refusal(const ProtocolSetupPlan& plan, const std::string& se
         e.now += frames;
         e.abandon_input = true;
     }
+    return e;
+}
+
+RefusalEnding session_error(const ProtocolSetupPlan& plan, const std::string& setup, bool am_sender, int io_timeout,
+                            std::string_view message, int exit_code, UpstreamSite site)
+{
+    RefusalEnding e;
+    e.now = setup + error_frames(plan.protocol, io_timeout, message, exit_code, site,
+                                 am_sender ? UpstreamRole::Sender : UpstreamRole::Receiver);
+    // 31+ clients answer MSG_ERROR_EXIT; wait for that, then close in order.
+    e.await_exit_answer = plan.protocol >= 31;
+    e.client_lists = (plan.exchange_checksum_list ? 1 : 0) + (plan.exchange_compress_list ? 1 : 0);
+    e.wait_after = std::chrono::milliseconds(100);
     return e;
 }
 

@@ -61,6 +61,11 @@ struct RefusalEnding {
 [[nodiscard]] RefusalEnding start_refusal(const ProtocolSetupPlan& plan, const std::string& setup, bool am_sender,
                                           int io_timeout, std::string_view message, int exit_code, UpstreamSite site);
 
+/// @brief An error of our own after protocol setup (no upstream counterpart to copy): the
+///        same frames as start_refusal(), always delivered, then an orderly close.
+[[nodiscard]] RefusalEnding session_error(const ProtocolSetupPlan& plan, const std::string& setup, bool am_sender,
+                                          int io_timeout, std::string_view message, int exit_code, UpstreamSite site);
+
 /// @brief @p text without its trailing newline (for log lines).
 [[nodiscard]] std::string without_newline(std::string_view text);
 

@@ -75,9 +75,11 @@ void perform_ending(FdStream& io, const daemon::RefusalEnding& e)
         io.drain(std::chrono::milliseconds(0));
 }
 
-// Ends the session after protocol setup with an error; returns the exit code.
+// Ends the session after protocol setup with an error; returns the exit code. Refusals
+// upstream also makes end as upstream's do; errors of our own are always delivered.
 int end_with_error(FdStream& io, daemon::ServerOptions& options, int protocol, int timeout,
-                   const std::string& message, int code, daemon::UpstreamSite site = daemon::kSiteSessionSetup)
+                   const std::string& message, int code, bool upstream_refusal = false,
+                   daemon::UpstreamSite site = daemon::kSiteSessionSetup)
 {
     options.protocol_version = protocol;
     const daemon::ProtocolSetupPlan plan = daemon::plan_protocol_setup(options);
@@ -85,8 +87,11 @@ int end_with_error(FdStream& io, daemon::ServerOptions& options, int protocol, i
     spdlog::error("{}", daemon::without_newline(message));
     spdlog::error("{}", daemon::without_newline(daemon::rsync_error_line(code, site, role)));
     try {
-        perform_ending(io, daemon::start_refusal(plan, daemon::encode_setup(plan), options.am_sender != 0, timeout,
-                                                 message, code, site));
+        const std::string setup = daemon::encode_setup(plan);
+        const bool sender = options.am_sender != 0;
+        perform_ending(io, upstream_refusal
+                               ? daemon::start_refusal(plan, setup, sender, timeout, message, code, site)
+                               : daemon::session_error(plan, setup, sender, timeout, message, code, site));
     } catch (const protocol::ProtocolError& e) {
         spdlog::info("{}", e.what());
     }
@@ -158,7 +163,7 @@ int run_session(const daemon::Config& config, const daemon::SessionDescriptor& s
                               protocol::to_int(protocol::ExitCode::Unsupported));
     }
     if (auto why = daemon::check_module_policy(options, read_only, m->write_only))
-        return end_with_error(io, options, s.protocol, timeout, why->message, why->exit_code);
+        return end_with_error(io, options, s.protocol, timeout, why->message, why->exit_code, true);
 
     // TODO(issue 3, issue 4): the transfer engine. Until it lands the session ends here with
     // an explicit error, after a protocol setup the client understands.
