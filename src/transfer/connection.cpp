@@ -1,0 +1,302 @@
+// SPDX-License-Identifier: MIT
+// Multiplexed socket I/O. Facts from upstream io.c: frames and message dispatch
+// (read_a_msg), reading while writing (perform_io), keep-alives as empty MSG_DATA
+// (maybe_send_keepalive), the I/O timeout (check_timeout) and --bwlimit (sleep_for_bwlimit).
+#include "transfer/connection.hpp"
+
+#include "protocol/protocol_error.hpp"
+
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <thread>
+
+namespace ocr::transfer {
+namespace {
+
+using protocol::ExitCode;
+using protocol::ProtocolError;
+using Clock = std::chrono::steady_clock;
+
+// Pending output is pushed to the socket once this much has accumulated.
+constexpr std::size_t kFlushThreshold = 256 * 1024;
+// Data frames we write carry at most this much (any size is valid on the wire).
+constexpr std::size_t kDataFrame = 64 * 1024;
+// Input read ahead while we wait to write; past this we stop reading (the peer then
+// waits for us rather than us growing without bound).
+constexpr std::size_t kMaxBufferedInput = 64u << 20;
+constexpr std::size_t kReadChunk = 256 * 1024;
+
+} // namespace
+
+Connection::Connection(Options options) : opt_(options)
+{
+    last_in_ = last_out_ = bw_start_ = Clock::now();
+}
+
+void Connection::start_mux_out()
+{
+    stage_data_frames();
+    mux_out_ = true;
+}
+
+void Connection::start_mux_in()
+{
+    mux_in_ = true;
+    frame_left_ = 0;
+}
+
+void Connection::stop_mux_in()
+{
+    mux_in_ = false;
+}
+
+void Connection::stage_data_frames()
+{
+    if (pending_data_.empty())
+        return;
+    if (!mux_out_) {
+        out_ += pending_data_;
+    } else {
+        for (std::size_t pos = 0; pos < pending_data_.size(); pos += kDataFrame) {
+            const std::string_view chunk = std::string_view(pending_data_).substr(pos, kDataFrame);
+            out_ += protocol::encode_frame_header(protocol::MsgCode::Data, chunk.size());
+            out_ += chunk;
+        }
+    }
+    pending_data_.clear();
+}
+
+void Connection::write_all(std::span<const std::byte> data)
+{
+    pending_data_.append(reinterpret_cast<const char*>(data.data()), data.size());
+    if (pending_data_.size() + (out_.size() - out_pos_) >= kFlushThreshold)
+        flush();
+}
+
+void Connection::send_message(protocol::MsgCode code, std::string_view payload)
+{
+    stage_data_frames();
+    out_ += protocol::encode_frame(code, payload);
+}
+
+void Connection::flush()
+{
+    stage_data_frames();
+    pump(false);
+}
+
+void Connection::keepalive()
+{
+    if (opt_.io_timeout.count() <= 0 || !mux_out_)
+        return;
+    const auto lull = std::chrono::seconds((opt_.io_timeout.count() + 1) / 2);
+    if (Clock::now() - last_out_ < lull)
+        return;
+    if (pending_data_.empty() && out_pos_ == out_.size())
+        out_ += protocol::encode_frame_header(protocol::MsgCode::Data, 0);
+    pump(false);
+}
+
+int Connection::wait_ms() const
+{
+    if (opt_.io_timeout.count() <= 0)
+        return -1;
+    const auto now = Clock::now();
+    const auto lull = std::chrono::seconds((opt_.io_timeout.count() + 1) / 2);
+    const auto next_keepalive = last_out_ + lull;
+    const auto deadline = std::max(last_in_, last_out_) + opt_.io_timeout;
+    const auto soonest = std::min(next_keepalive, deadline);
+    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(soonest - now).count();
+    return static_cast<int>(std::clamp<long long>(ms, 0, 60000));
+}
+
+void Connection::check_timeout()
+{
+    if (opt_.io_timeout.count() <= 0)
+        return;
+    const auto idle = Clock::now() - std::max(last_in_, last_out_);
+    if (idle >= opt_.io_timeout)
+        throw ProtocolError(ExitCode::Timeout,
+                            std::string("[") + opt_.role + "] io timeout after " +
+                                std::to_string(std::chrono::duration_cast<std::chrono::seconds>(idle).count()) +
+                                " seconds -- exiting");
+}
+
+void Connection::throttle(std::size_t bytes)
+{
+    if (opt_.bwlimit_kib <= 0)
+        return;
+    bw_bytes_ += bytes;
+    const double should_take = static_cast<double>(bw_bytes_) / (opt_.bwlimit_kib * 1024.0);
+    const double took = std::chrono::duration<double>(Clock::now() - bw_start_).count();
+    if (should_take > took)
+        std::this_thread::sleep_for(std::chrono::duration<double>(should_take - took));
+    // Keep the accounting window short so an idle period does not earn a burst.
+    if (took > 10.0) {
+        bw_start_ = Clock::now();
+        bw_bytes_ = 0;
+    }
+}
+
+bool Connection::fill_raw(int timeout_ms)
+{
+    (void)timeout_ms;
+    if (raw_pos_ > 0 && raw_pos_ >= raw_.size() / 2) {
+        raw_.erase(0, raw_pos_);
+        raw_pos_ = 0;
+    }
+    const std::size_t old = raw_.size();
+    raw_.resize(old + kReadChunk);
+    ssize_t n;
+    do {
+        n = ::read(opt_.fd, raw_.data() + old, kReadChunk);
+    } while (n < 0 && errno == EINTR);
+    if (n < 0) {
+        raw_.resize(old);
+        if (errno == EAGAIN)
+            return true;
+        throw ProtocolError(ExitCode::SocketIo, std::string("[") + opt_.role + "] read error: " +
+                                                    std::strerror(errno) + " (" + std::to_string(errno) + ")");
+    }
+    raw_.resize(old + static_cast<std::size_t>(n));
+    if (n == 0)
+        return false;
+    total_read_ += static_cast<std::uint64_t>(n);
+    last_in_ = Clock::now();
+    return true;
+}
+
+void Connection::pump(bool need_input)
+{
+    const std::size_t raw_before = raw_.size() - raw_pos_;
+    for (;;) {
+        const bool want_write = out_pos_ < out_.size();
+        if (!want_write && (!need_input || raw_.size() - raw_pos_ > raw_before))
+            break;
+        short events = 0;
+        if (want_write)
+            events |= POLLOUT;
+        if (need_input || raw_.size() - raw_pos_ < kMaxBufferedInput)
+            events |= POLLIN;
+        pollfd p{opt_.fd, events, 0};
+        const int n = ::poll(&p, 1, wait_ms());
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            throw ProtocolError(ExitCode::SocketIo, std::string("poll: ") + std::strerror(errno));
+        }
+        if (n == 0) {
+            check_timeout();
+            // Waiting for the peer: tell it we are alive (only once multiplexing).
+            if (need_input && !want_write && mux_out_ && opt_.io_timeout.count() > 0) {
+                const auto lull = std::chrono::seconds((opt_.io_timeout.count() + 1) / 2);
+                if (Clock::now() - last_out_ >= lull)
+                    out_ += protocol::encode_frame_header(protocol::MsgCode::Data, 0);
+            }
+            continue;
+        }
+        if (p.revents & (POLLIN | POLLHUP | POLLERR)) {
+            if (!fill_raw(0)) {
+                if (need_input)
+                    throw ProtocolError(ExitCode::StreamIo,
+                                        "connection unexpectedly closed (" + std::to_string(total_read_) +
+                                            " bytes received so far) [" + opt_.role + "]");
+                if (!want_write)
+                    break;
+                // End of input while we still have output: try to deliver it anyway.
+            }
+        }
+        if ((p.revents & POLLOUT) && out_pos_ < out_.size()) {
+            std::size_t len = out_.size() - out_pos_;
+            if (opt_.bwlimit_kib > 0)
+                len = std::min<std::size_t>(len, std::max<std::size_t>(1024, static_cast<std::size_t>(opt_.bwlimit_kib) * 128));
+            ssize_t w;
+            do {
+                w = ::send(opt_.fd, out_.data() + out_pos_, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+            } while (w < 0 && errno == EINTR);
+            if (w < 0) {
+                if (errno == EAGAIN)
+                    continue;
+                throw ProtocolError(ExitCode::SocketIo, std::string("[") + opt_.role + "] write error: " +
+                                                            std::strerror(errno) + " (" + std::to_string(errno) + ")");
+            }
+            out_pos_ += static_cast<std::size_t>(w);
+            total_written_ += static_cast<std::uint64_t>(w);
+            last_out_ = Clock::now();
+            if (out_pos_ == out_.size()) {
+                out_.clear();
+                out_pos_ = 0;
+            }
+            throttle(static_cast<std::size_t>(w));
+        }
+    }
+}
+
+void Connection::take_messages_until_data()
+{
+    while (frame_left_ == 0) {
+        while (raw_.size() - raw_pos_ < 4)
+            pump(true);
+        std::uint8_t head[4];
+        std::memcpy(head, raw_.data() + raw_pos_, 4);
+        const auto h = protocol::decode_frame_header(head);
+        if (!h)
+            throw ProtocolError(ExitCode::StreamIo, "unexpected tag " + std::to_string(int(head[3]) - 7) + " [" +
+                                                        opt_.role + "]");
+        if (h->code == protocol::MsgCode::Data) {
+            raw_pos_ += 4;
+            frame_left_ = h->length; // an empty frame is a keep-alive: read the next header
+            continue;
+        }
+        if (h->length > kMaxMessage)
+            throw ProtocolError(ExitCode::StreamIo, "multiplexing overflow " +
+                                                        std::to_string(static_cast<int>(h->code)) + ":" +
+                                                        std::to_string(h->length) + " [" + opt_.role + "]");
+        while (raw_.size() - raw_pos_ < 4 + h->length)
+            pump(true);
+        const std::string payload = raw_.substr(raw_pos_ + 4, h->length);
+        raw_pos_ += 4 + h->length;
+        if (!handler_)
+            throw ProtocolError(ExitCode::StreamIo, "invalid multi-message " +
+                                                        std::to_string(static_cast<int>(h->code)) + ":" +
+                                                        std::to_string(h->length) + " [" + opt_.role + "]");
+        handler_->on_message(h->code, payload);
+    }
+}
+
+void Connection::read_exact(std::span<std::byte> out)
+{
+    std::size_t done = 0;
+    while (done < out.size()) {
+        if (mux_in_ && frame_left_ == 0) {
+            // Our peer may be waiting for what we have buffered before it sends more.
+            stage_data_frames();
+            if (out_pos_ < out_.size())
+                pump(false);
+            take_messages_until_data();
+        }
+        std::size_t avail = raw_.size() - raw_pos_;
+        if (mux_in_)
+            avail = std::min(avail, frame_left_);
+        if (avail == 0) {
+            stage_data_frames();
+            if (out_pos_ < out_.size())
+                pump(false);
+            pump(true);
+            continue;
+        }
+        const std::size_t take = std::min(avail, out.size() - done);
+        std::memcpy(out.data() + done, raw_.data() + raw_pos_, take);
+        raw_pos_ += take;
+        done += take;
+        if (mux_in_)
+            frame_left_ -= take;
+    }
+}
+
+} // namespace ocr::transfer

@@ -1,0 +1,106 @@
+// SPDX-License-Identifier: MIT
+// The session's socket as the transfer engine sees it: a blocking byte stream in each
+// direction, multiplexed once protocol setup is done, with upstream's keep-alives, I/O
+// timeout and bandwidth limit.
+#pragma once
+
+#include "protocol/byte_stream.hpp"
+#include "protocol/mux.hpp"
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace ocr::transfer {
+
+/// @brief Receives the out-of-band messages found in the multiplexed input.
+class MessageHandler {
+public:
+    virtual ~MessageHandler() = default;
+    /// @brief One message (never MSG_DATA); its payload is bounded (see Connection).
+    virtual void on_message(protocol::MsgCode code, std::string_view payload) = 0;
+};
+
+/// @brief Buffered, optionally multiplexed I/O on one socket (not owned).
+///
+/// Reading blocks until data arrives; messages met on the way go to the handler.
+/// Writing buffers; while waiting to write it keeps reading (into memory, bounded) so
+/// that two peers that both write cannot deadlock (upstream io.c:perform_io does the
+/// same). Errors are ProtocolError: SocketIo/StreamIo for the stream, Timeout when
+/// nothing moved for the I/O timeout.
+class Connection final : public protocol::ByteSource, public protocol::ByteSink {
+public:
+    struct Options {
+        int fd = -1;
+        std::chrono::seconds io_timeout{0};   ///< 0: none
+        int bwlimit_kib = 0;                  ///< 0: unlimited
+        const char* role = "sender";          ///< for upstream's "[sender] ..." texts
+    };
+
+    explicit Connection(Options options);
+
+    /// @brief From now on, output is framed (after protocol setup, upstream
+    ///        io_start_multiplex_out).
+    void start_mux_out();
+    /// @brief From now on, input is framed (protocol >= 30 clients).
+    void start_mux_in();
+    /// @brief Stops demultiplexing input (pre-31 --files-from arrives unframed).
+    void stop_mux_in();
+    void set_handler(MessageHandler* handler) noexcept { handler_ = handler; }
+
+    void read_exact(std::span<std::byte> out) override;
+    void write_all(std::span<const std::byte> data) override;
+    void flush() override;
+
+    void write(std::string_view bytes)
+    {
+        write_all(std::span<const std::byte>(reinterpret_cast<const std::byte*>(bytes.data()), bytes.size()));
+    }
+    /// @brief Queues a message after any data written before it (order is kept).
+    void send_message(protocol::MsgCode code, std::string_view payload);
+
+    /// @brief Sends an empty MSG_DATA if nothing was written for half the I/O timeout
+    ///        (upstream maybe_send_keepalive); call while busy without I/O.
+    void keepalive();
+
+    /// @brief Bytes moved on the socket so far (upstream stats.total_read/written).
+    [[nodiscard]] std::uint64_t total_read() const noexcept { return total_read_; }
+    [[nodiscard]] std::uint64_t total_written() const noexcept { return total_written_; }
+
+    /// @brief Largest payload of an incoming non-data message (upstream BIGPATHBUFLEN).
+    static constexpr std::size_t kMaxMessage = 4096 + 1024 - 1;
+
+private:
+    void stage_data_frames();
+    void pump(bool need_input);
+    bool fill_raw(int timeout_ms);
+    void take_messages_until_data();
+    [[nodiscard]] int wait_ms() const;
+    void check_timeout();
+    void throttle(std::size_t bytes);
+
+    Options opt_;
+    MessageHandler* handler_ = nullptr;
+    bool mux_out_ = false;
+    bool mux_in_ = false;
+
+    // Input: raw socket bytes, and how much of the current MSG_DATA frame is left.
+    std::string raw_;
+    std::size_t raw_pos_ = 0;
+    std::size_t frame_left_ = 0;
+
+    // Output: bytes ready for the socket (framed), and data not yet put into frames.
+    std::string out_;
+    std::size_t out_pos_ = 0;
+    std::string pending_data_;
+
+    std::chrono::steady_clock::time_point last_in_;
+    std::chrono::steady_clock::time_point last_out_;
+    std::chrono::steady_clock::time_point bw_start_;
+    std::uint64_t bw_bytes_ = 0;
+    std::uint64_t total_read_ = 0;
+    std::uint64_t total_written_ = 0;
+};
+
+} // namespace ocr::transfer
