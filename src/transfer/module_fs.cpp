@@ -1,0 +1,134 @@
+// SPDX-License-Identifier: MIT
+#include "transfer/module_fs.hpp"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace ocr::transfer {
+
+std::string relative_to_root(std::string_view path)
+{
+    while (!path.empty() && path.front() == '/')
+        path.remove_prefix(1);
+    return path.empty() ? std::string(".") : std::string(path);
+}
+
+ModuleFs::ModuleFs(UniqueFd root) : root_(std::move(root)) {}
+
+int ModuleFs::openat_beneath(int dirfd, std::string_view rel, int flags, bool no_symlinks_at_all) const
+{
+    const std::string path = relative_to_root(rel);
+    open_how how{};
+    how.flags = static_cast<std::uint64_t>(flags | O_CLOEXEC);
+    how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS | (no_symlinks_at_all ? RESOLVE_NO_SYMLINKS : 0);
+    for (;;) {
+        const long fd = ::syscall(SYS_openat2, dirfd, path.c_str(), &how, sizeof how);
+        if (fd >= 0)
+            return static_cast<int>(fd);
+        if (errno == EINTR || errno == EAGAIN)
+            continue;
+        return -1;
+    }
+}
+
+UniqueFd ModuleFs::open_dir(std::string_view rel) const
+{
+    return UniqueFd(openat_beneath(root_.get(), rel, O_RDONLY | O_DIRECTORY, false));
+}
+
+UniqueFd ModuleFs::open_read(std::string_view rel, bool follow_last) const
+{
+    return UniqueFd(openat_beneath(root_.get(), rel, O_RDONLY | O_NOCTTY | (follow_last ? 0 : O_NOFOLLOW), false));
+}
+
+UniqueFd ModuleFs::open_parent(std::string_view rel, std::string& leaf) const
+{
+    const std::string path = relative_to_root(rel);
+    const auto slash = path.rfind('/');
+    if (slash == std::string::npos) {
+        leaf = path;
+        return UniqueFd(::fcntl(root_.get(), F_DUPFD_CLOEXEC, 0));
+    }
+    leaf = path.substr(slash + 1);
+    return open_dir(std::string_view(path).substr(0, slash));
+}
+
+int ModuleFs::stat(std::string_view rel, struct stat& st, bool follow) const
+{
+    std::string leaf;
+    const std::string path = relative_to_root(rel);
+    if (path == ".")
+        return ::fstat(root_.get(), &st);
+    if (follow) {
+        UniqueFd fd(openat_beneath(root_.get(), path, O_PATH, false));
+        if (!fd)
+            return -1;
+        return ::fstat(fd.get(), &st);
+    }
+    UniqueFd parent = open_parent(path, leaf);
+    if (!parent)
+        return -1;
+    return ::fstatat(parent.get(), leaf.c_str(), &st, AT_SYMLINK_NOFOLLOW);
+}
+
+std::optional<std::string> ModuleFs::read_link(std::string_view rel) const
+{
+    std::string leaf;
+    UniqueFd parent = open_parent(rel, leaf);
+    if (!parent)
+        return std::nullopt;
+    std::string buf(4096, '\0');
+    for (;;) {
+        const ssize_t n = ::readlinkat(parent.get(), leaf.c_str(), buf.data(), buf.size());
+        if (n < 0)
+            return std::nullopt;
+        if (static_cast<std::size_t>(n) < buf.size()) {
+            buf.resize(static_cast<std::size_t>(n));
+            return buf;
+        }
+        if (buf.size() >= (1u << 20)) {
+            errno = ENAMETOOLONG;
+            return std::nullopt;
+        }
+        buf.resize(buf.size() * 2);
+    }
+}
+
+std::optional<std::vector<std::string>> ModuleFs::list_dir(int dir_fd) const
+{
+    const int dup = ::fcntl(dir_fd, F_DUPFD_CLOEXEC, 0);
+    if (dup < 0)
+        return std::nullopt;
+    DIR* d = ::fdopendir(dup);
+    if (!d) {
+        const int e = errno;
+        ::close(dup);
+        errno = e;
+        return std::nullopt;
+    }
+    ::rewinddir(d);
+    std::vector<std::string> names;
+    errno = 0;
+    while (dirent* de = ::readdir(d)) {
+        const char* n = de->d_name;
+        if (n[0] == '.' && (n[1] == '\0' || (n[1] == '.' && n[2] == '\0')))
+            continue;
+        names.emplace_back(n);
+        errno = 0;
+    }
+    const int e = errno;
+    ::closedir(d);
+    if (e != 0) {
+        errno = e;
+        return std::nullopt;
+    }
+    return names;
+}
+
+} // namespace ocr::transfer

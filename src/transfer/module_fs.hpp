@@ -1,0 +1,57 @@
+// SPDX-License-Identifier: MIT
+// Filesystem access confined beneath a module's root directory handle.
+#pragma once
+
+#include "common/unique_fd.hpp"
+
+#include <sys/stat.h>
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace ocr::transfer {
+
+/// @brief Opens and inspects paths strictly beneath one directory handle.
+///
+/// Every path is relative to the root (a leading "/" is ignored) and is resolved by the
+/// kernel with RESOLVE_BENEATH: ".." or a symlink that would leave the root fails with
+/// EXDEV, even when a directory is swapped for a symlink while we work (the attack class
+/// of CVE-2024-12747 and CVE-2026-29518). Symlinks inside the module may be followed in
+/// the middle of a path, never in the last component unless asked.
+class ModuleFs {
+public:
+    /// @param root an open directory handle; the ModuleFs takes ownership.
+    explicit ModuleFs(UniqueFd root);
+
+    [[nodiscard]] int root_fd() const noexcept { return root_.get(); }
+
+    /// @brief Opens a directory (following in-module symlinks, including the last one).
+    /// @return the handle, or an invalid one with errno set.
+    [[nodiscard]] UniqueFd open_dir(std::string_view rel) const;
+    /// @brief Opens a file for reading; the last component must not be a symlink unless
+    ///        @p follow_last (then it must resolve within the module).
+    [[nodiscard]] UniqueFd open_read(std::string_view rel, bool follow_last = false) const;
+    /// @brief lstat (or stat with @p follow) of @p rel beneath the root.
+    /// @return 0 or -1 with errno set.
+    int stat(std::string_view rel, struct stat& st, bool follow = false) const;
+    /// @brief The target of the symlink @p rel (its parent directory resolved confined).
+    [[nodiscard]] std::optional<std::string> read_link(std::string_view rel) const;
+
+    /// @brief Names in the directory @p dir (without "." and ".."), in readdir order.
+    /// @return the names, or nullopt with errno set.
+    [[nodiscard]] std::optional<std::vector<std::string>> list_dir(int dir_fd) const;
+
+private:
+    /// @brief Opens @p rel's parent directory; @p leaf gets the last component.
+    [[nodiscard]] UniqueFd open_parent(std::string_view rel, std::string& leaf) const;
+    [[nodiscard]] int openat_beneath(int dirfd, std::string_view rel, int flags, bool no_symlinks_at_all) const;
+
+    UniqueFd root_;
+};
+
+/// @brief "." for an empty relative path, the path without leading slashes otherwise.
+[[nodiscard]] std::string relative_to_root(std::string_view path);
+
+} // namespace ocr::transfer
