@@ -27,7 +27,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <climits>
+#include <cstdint>
 #include <cstdio>
 #include <cstring>
 #include <thread>
@@ -75,6 +78,8 @@ daemon::LoadOptions load_options_for(const CommandLine& cl)
     daemon::LoadOptions o;
     o.config_path = cl.config_path;
     o.dparams = cl.dparams;
+    o.session.log_file_format = cl.log_file_format;
+    o.session.bwlimit_kib = static_cast<int>(std::min<std::int64_t>(cl.bwlimit_kib.value_or(0), INT32_MAX));
     for (const auto& m : cl.modules)
         o.cli_modules.push_back(daemon::CliModule{m.name, m.path, m.writable});
     for (char** e = environ; e && *e; ++e) {

@@ -177,6 +177,15 @@ struct CliModule {
     bool writable = false;
 };
 
+/// @brief Daemon command-line settings that shape every session (not rsyncd.conf
+///        parameters, but carried with the configuration to the workers).
+struct SessionDefaults {
+    std::optional<std::string> log_file_format; ///< --log-file-format
+    int bwlimit_kib = 0;                        ///< --bwlimit (0: none): caps the client's
+
+    bool operator==(const SessionDefaults&) const = default;
+};
+
 /// @brief Everything load_config() needs besides the files.
 struct LoadOptions {
     /// @brief The config file; nullopt: none (only --module modules).
@@ -189,6 +198,8 @@ struct LoadOptions {
     ///        %VAR% in non-string values (booleans, integers, enums), and the motd and
     ///        secrets file paths that load_config() reads ahead.
     std::map<std::string, std::string, std::less<>> environment;
+    /// @brief Command-line settings the workers apply to each session.
+    SessionDefaults session;
 };
 
 /// @brief How serious a Problem is. Errors make --check-config fail; warnings are

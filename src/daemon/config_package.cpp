@@ -3,6 +3,8 @@
 
 #include "common/tlv.hpp"
 
+#include <cstdint>
+
 namespace ocr::daemon {
 namespace {
 enum Tag : std::uint16_t {
@@ -16,6 +18,9 @@ enum Tag : std::uint16_t {
     kEnvName,
     kEnvValue,
     kBundle,
+    kHasLogFileFormat,
+    kLogFileFormat,
+    kBwlimit,
 };
 } // namespace
 
@@ -30,6 +35,9 @@ std::string encode_config_package(const LoadOptions& options, const Config& conf
         w.add(kModuleName, m.name).add(kModulePath, m.path).add(kModuleWritable, m.writable ? "1" : "0");
     for (const auto& [name, value] : options.environment)
         w.add(kEnvName, name).add(kEnvValue, value);
+    w.add_bool(kHasLogFileFormat, options.session.log_file_format.has_value());
+    w.add(kLogFileFormat, options.session.log_file_format.value_or(""));
+    w.add_int(kBwlimit, options.session.bwlimit_kib);
     w.add(kBundle, config.bundle().serialize());
     return w.bytes();
 }
@@ -43,8 +51,15 @@ std::optional<ConfigPackage> decode_config_package(std::string_view bytes)
     auto has_path = r->get_int(kHasConfigPath);
     auto path = r->get(kConfigPath);
     auto bundle = r->get(kBundle);
-    if (!has_path || !path || !bundle)
+    auto has_format = r->get_int(kHasLogFileFormat);
+    auto format = r->get(kLogFileFormat);
+    auto bwlimit = r->get_int(kBwlimit);
+    if (!has_path || !path || !bundle || !has_format || !format || !bwlimit || *bwlimit < 0 ||
+        *bwlimit > INT32_MAX)
         return std::nullopt;
+    if (*has_format)
+        p.options.session.log_file_format = std::string(*format);
+    p.options.session.bwlimit_kib = static_cast<int>(*bwlimit);
     if (*has_path)
         p.options.config_path = std::string(*path);
     const auto dnames = r->get_list(kDparamName);

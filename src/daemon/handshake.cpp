@@ -567,6 +567,8 @@ SessionDescriptor HandshakeMachine::take_session()
     s.args = std::move(args_);
     s.secluded_args = std::move(secluded_args_);
     s.early_input = std::move(early_input_);
+    s.pending_input = std::move(input_);
+    input_.clear();
     return s;
 }
 

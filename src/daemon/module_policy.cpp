@@ -241,6 +241,7 @@ ProtocolSetupPlan plan_protocol_setup(ServerOptions& o, const ServerCapabilities
         plan.proper_seed_order = (plan.compat_flags & kCfChksumSeedFix) != 0;
         plan.xmit_id0_names = (plan.compat_flags & kCfId0Names) != 0;
         const bool varint_flags = (plan.compat_flags & kCfVarintFlistFlags) != 0;
+        plan.varint_flist_flags = varint_flags;
         if (!varint_flags && o.preserve_crtimes) {
             // Upstream writes this to stderr, which a daemon has pointed at /dev/null.
             plan.rejection =

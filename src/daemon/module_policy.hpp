@@ -105,6 +105,7 @@ struct ProtocolSetupPlan {
     bool compat_flags_as_byte = false;
     int compat_flags = 0;
     bool inc_recurse = false;
+    bool varint_flist_flags = false;  ///< CF_VARINT_FLIST_FLAGS
     bool negotiated_strings = false; ///< the client sent "v": name lists are exchanged
     bool exchange_checksum_list = false; ///< both sides send a checksum list (no --checksum-choice)
     bool exchange_compress_list = false; ///< both send a compress list (compressing, no choice)

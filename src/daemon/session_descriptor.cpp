@@ -20,6 +20,7 @@ enum Tag : std::uint16_t {
     kEarlyInput,
     kDeadline,
     kHasSecluded,
+    kPendingInput,
 };
 } // namespace
 
@@ -39,6 +40,7 @@ std::string encode_session(const SessionDescriptor& s)
         .add_bool(kHasSecluded, !s.secluded_args.empty())
         .add_list(kSecludedArg, s.secluded_args)
         .add(kEarlyInput, s.early_input)
+        .add(kPendingInput, s.pending_input)
         .add_int(kDeadline, s.handshake_deadline_ms);
     return w.bytes();
 }
@@ -60,7 +62,8 @@ std::optional<SessionDescriptor> decode_session(std::string_view bytes)
     auto host = r->get(kHost);
     auto early = r->get(kEarlyInput);
     auto deadline = r->get_int(kDeadline);
-    if (!gen || !conn || !module || !user || !ro || !proto || !remote || !addr || !host || !early ||
+    auto pending = r->get(kPendingInput);
+    if (!pending || !gen || !conn || !module || !user || !ro || !proto || !remote || !addr || !host || !early ||
         !deadline)
         return std::nullopt;
     if (*proto < 0 || *proto > 100 || *remote < 0 || *remote > 1000)
@@ -78,6 +81,7 @@ std::optional<SessionDescriptor> decode_session(std::string_view bytes)
     s.secluded_args = r->get_list(kSecludedArg);
     s.early_input = std::string(*early);
     s.handshake_deadline_ms = *deadline;
+    s.pending_input = std::string(*pending);
     return s;
 }
 

@@ -28,6 +28,9 @@ struct SessionDescriptor {
     std::vector<std::string> args;  ///< the argument list as received (first batch)
     std::vector<std::string> secluded_args; ///< second batch for -s/--secluded-args, if any
     std::string early_input;        ///< #early_input bytes, if the client sent any
+    /// Bytes the client sent after its arguments that the front-end had already read
+    /// (the session's input continues with them).
+    std::string pending_input;
     std::int64_t handshake_deadline_ms = 0; ///< CLOCK_MONOTONIC ms; 0 = none
 };
 

@@ -79,6 +79,11 @@ ServerParseContext module_parse_context(const ModuleSettings& module, const std:
 
 std::string encode_setup(const ProtocolSetupPlan& plan)
 {
+    return encode_setup(plan, plan.checksum_seed != 0 ? plan.checksum_seed : protocol::make_checksum_seed());
+}
+
+std::string encode_setup(const ProtocolSetupPlan& plan, std::int32_t seed)
+{
     protocol::ServerSetupInputs in;
     in.send_compat_flags = plan.send_compat_flags;
     in.compat_flags_as_byte = plan.compat_flags_as_byte;
@@ -87,7 +92,7 @@ std::string encode_setup(const ProtocolSetupPlan& plan)
         in.checksum_list = plan.forced_checksum_list.value_or(std::string(protocol::kChecksumNameList));
     if (plan.exchange_compress_list)
         in.compress_list = plan.forced_compress_list.value_or(std::string(protocol::kCompressNameList));
-    in.seed = plan.checksum_seed != 0 ? plan.checksum_seed : protocol::make_checksum_seed();
+    in.seed = seed;
     return protocol::encode_server_setup(in);
 }
 

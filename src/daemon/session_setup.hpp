@@ -29,6 +29,8 @@ namespace ocr::daemon {
 
 /// @brief The raw setup bytes for @p plan (a random seed unless the client chose one).
 [[nodiscard]] std::string encode_setup(const ProtocolSetupPlan& plan);
+/// @brief The raw setup bytes for @p plan announcing @p seed.
+[[nodiscard]] std::string encode_setup(const ProtocolSetupPlan& plan, std::int32_t seed);
 
 /// @brief How a session that is refused after protocol setup ends, byte for byte and
 ///        millisecond for millisecond as upstream's daemon ends it.

@@ -2,19 +2,14 @@
 // Texts rsync clients print verbatim, including upstream's own source locations.
 #pragma once
 
+#include "protocol/exit_code.hpp"
+
 #include <string>
 #include <string_view>
 
 namespace ocr::daemon {
 
-/// @brief Where upstream 3.5.0 (tag v3.5.0, as Debian ships it) ends a session for a given
-///        reason. The client prints "at FILE(LINE)" from the server's error line, so a
-///        daemon that must be indistinguishable from upstream names upstream's site.
-struct UpstreamSite {
-    const char* file;
-    int line;
-};
-
+using UpstreamSite = protocol::UpstreamSite;
 inline constexpr UpstreamSite kSiteModuleWriteOnly{"main.c", 951};      // do_server_sender
 inline constexpr UpstreamSite kSiteRemoveSourceReadOnly{"main.c", 957}; // do_server_sender
 inline constexpr UpstreamSite kSiteSenderWithoutArgs{"main.c", 961};    // do_server_sender

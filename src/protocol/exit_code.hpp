@@ -42,4 +42,12 @@ enum class ExitCode : int {
 
 [[nodiscard]] constexpr int to_int(ExitCode c) noexcept { return static_cast<int>(c); }
 
+/// @brief Where upstream 3.5.0 (tag v3.5.0, as Debian ships it) exits for a given reason.
+///        Clients print "at FILE(LINE)" from the server's error line, so a daemon that must be
+///        indistinguishable from upstream names upstream's site.
+struct UpstreamSite {
+    const char* file = nullptr; ///< nullptr: no site known
+    int line = 0;
+};
+
 } // namespace ocr::protocol

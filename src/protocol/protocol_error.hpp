@@ -20,10 +20,18 @@ public:
         : std::runtime_error(message), code_(code)
     {
     }
+    /// @param site where upstream exits for the same reason (for "at FILE(LINE)").
+    ProtocolError(ExitCode code, const std::string& message, UpstreamSite site)
+        : std::runtime_error(message), code_(code), site_(site)
+    {
+    }
     [[nodiscard]] ExitCode code() const noexcept { return code_; }
+    /// @brief Upstream's exit site; file is null when the thrower did not name one.
+    [[nodiscard]] UpstreamSite site() const noexcept { return site_; }
 
 private:
     ExitCode code_;
+    UpstreamSite site_{};
 };
 
 } // namespace ocr::protocol

@@ -22,6 +22,7 @@ TEST(SessionDescriptor, RoundTrip)
     s.args = {"--server", "--sender", "-logDtpre.iLsfxCIvu", ".", "mirror/", ""};
     s.secluded_args = {"rsync", std::string("a\0b", 3)};
     s.early_input = std::string("\x00\xff", 2);
+    s.pending_input = std::string("\x1d\x00\x00\x07rest", 8);
     s.handshake_deadline_ms = 123456;
     auto d = decode_session(encode_session(s));
     ASSERT_TRUE(d);
@@ -37,6 +38,7 @@ TEST(SessionDescriptor, RoundTrip)
     EXPECT_EQ(d->args, s.args);
     EXPECT_EQ(d->secluded_args, s.secluded_args);
     EXPECT_EQ(d->early_input, s.early_input);
+    EXPECT_EQ(d->pending_input, s.pending_input);
     EXPECT_EQ(d->handshake_deadline_ms, 123456);
 }
 
