@@ -14,6 +14,7 @@
 #include <cerrno>
 #include <cstring>
 #include <thread>
+#include <utility>
 
 namespace ocr::transfer {
 namespace {
@@ -33,9 +34,30 @@ constexpr std::size_t kReadChunk = 256 * 1024;
 
 } // namespace
 
-Connection::Connection(Options options) : opt_(options)
+Connection::Connection(Options options) : opt_(std::move(options))
 {
+    raw_ = std::move(opt_.initial_input);
+    opt_.initial_input.clear();
     last_in_ = last_out_ = bw_start_ = Clock::now();
+}
+
+void Connection::reset_on_close_if_unread()
+{
+    bool unread = raw_pos_ < raw_.size();
+    if (!unread) {
+        // The client's answer to our last frames is normally on its way: upstream's 100 ms
+        // sleep before exiting lets it arrive on an idle machine, and a loaded one should
+        // not change what the client sees, so give it a little longer.
+        pollfd p{opt_.fd, POLLIN, 0};
+        if (::poll(&p, 1, 400) > 0 && (p.revents & POLLIN)) {
+            char byte;
+            unread = ::recv(opt_.fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT) > 0; // not just its FIN
+        }
+    }
+    if (unread) {
+        const linger l{1, 0};
+        ::setsockopt(opt_.fd, SOL_SOCKET, SO_LINGER, &l, sizeof l);
+    }
 }
 
 void Connection::start_mux_out()
@@ -124,7 +146,8 @@ void Connection::check_timeout()
         throw ProtocolError(ExitCode::Timeout,
                             std::string("[") + opt_.role + "] io timeout after " +
                                 std::to_string(std::chrono::duration_cast<std::chrono::seconds>(idle).count()) +
-                                " seconds -- exiting");
+                                " seconds -- exiting",
+                            protocol::UpstreamSite{"io.c", 248}); // io.c:check_timeout
 }
 
 void Connection::throttle(std::size_t bytes)
@@ -160,8 +183,9 @@ bool Connection::fill_raw(int timeout_ms)
         raw_.resize(old);
         if (errno == EAGAIN)
             return true;
-        throw ProtocolError(ExitCode::SocketIo, std::string("[") + opt_.role + "] read error: " +
-                                                    std::strerror(errno) + " (" + std::to_string(errno) + ")");
+        throw ProtocolError(ExitCode::SocketIo, std::string("rsync: [") + opt_.role + "] read error: " +
+                                                    std::strerror(errno) + " (" + std::to_string(errno) + ")",
+                            protocol::UpstreamSite{"io.c", 907}); // io.c:perform_io
     }
     raw_.resize(old + static_cast<std::size_t>(n));
     if (n == 0)
@@ -204,8 +228,9 @@ void Connection::pump(bool need_input)
             if (!fill_raw(0)) {
                 if (need_input)
                     throw ProtocolError(ExitCode::StreamIo,
-                                        "connection unexpectedly closed (" + std::to_string(total_read_) +
-                                            " bytes received so far) [" + opt_.role + "]");
+                                        "rsync: connection unexpectedly closed (" + std::to_string(total_read_) +
+                                            " bytes received so far) [" + opt_.role + "]",
+                                        protocol::UpstreamSite{"io.c", 285}); // io.c:whine_about_eof
                 if (!want_write)
                     break;
                 // End of input while we still have output: try to deliver it anyway.
@@ -222,8 +247,9 @@ void Connection::pump(bool need_input)
             if (w < 0) {
                 if (errno == EAGAIN)
                     continue;
-                throw ProtocolError(ExitCode::SocketIo, std::string("[") + opt_.role + "] write error: " +
-                                                            std::strerror(errno) + " (" + std::to_string(errno) + ")");
+                throw ProtocolError(ExitCode::SocketIo, std::string("rsync: [") + opt_.role + "] write error: " +
+                                                            std::strerror(errno) + " (" + std::to_string(errno) + ")",
+                                    protocol::UpstreamSite{"io.c", 949}); // io.c:perform_io
             }
             out_pos_ += static_cast<std::size_t>(w);
             total_written_ += static_cast<std::uint64_t>(w);

@@ -36,6 +36,9 @@ public:
         std::chrono::seconds io_timeout{0};   ///< 0: none
         int bwlimit_kib = 0;                  ///< 0: unlimited
         const char* role = "sender";          ///< for upstream's "[sender] ..." texts
+        /// Bytes already read from the socket by someone else (the front-end): the input
+        /// continues with them.
+        std::string initial_input;
     };
 
     explicit Connection(Options options);
@@ -48,6 +51,8 @@ public:
     /// @brief Stops demultiplexing input (pre-31 --files-from arrives unframed).
     void stop_mux_in();
     void set_handler(MessageHandler* handler) noexcept { handler_ = handler; }
+    /// @brief Changes the I/O timeout (0: none), e.g. for the wait at the end of a session.
+    void set_io_timeout(std::chrono::seconds timeout) noexcept { opt_.io_timeout = timeout; }
 
     void read_exact(std::span<std::byte> out) override;
     void write_all(std::span<const std::byte> data) override;
@@ -63,6 +68,14 @@ public:
     /// @brief Sends an empty MSG_DATA if nothing was written for half the I/O timeout
     ///        (upstream maybe_send_keepalive); call while busy without I/O.
     void keepalive();
+    /// @brief For an exit that abandons its input: when the peer sent bytes we never
+    ///        consumed, arrange for close() to reset the connection, as the kernel does
+    ///        for a process that exits with unread input (what clients of upstream see).
+    void reset_on_close_if_unread();
+    /// @brief Drops data written but not yet framed for sending. Upstream's exit after a
+    ///        fatal error never flushes its data buffer, only its messages, so a client
+    ///        sees the error without the half-built output before it.
+    void discard_unsent_data() noexcept { pending_data_.clear(); }
 
     /// @brief Bytes moved on the socket so far (upstream stats.total_read/written).
     [[nodiscard]] std::uint64_t total_read() const noexcept { return total_read_; }

@@ -16,8 +16,8 @@ namespace ocr::transfer {
 /// @brief Opens and inspects paths strictly beneath one directory handle.
 ///
 /// Every path is relative to the root (a leading "/" is ignored) and is resolved by the
-/// kernel with RESOLVE_BENEATH: ".." or a symlink that would leave the root fails with
-/// EXDEV, even when a directory is swapped for a symlink while we work (the attack class
+/// kernel with RESOLVE_BENEATH: ".." or a symlink that would leave the root fails (with
+/// ELOOP, the errno upstream's confined opens report), even when a directory is swapped for a symlink while we work (the attack class
 /// of CVE-2024-12747 and CVE-2026-29518). Symlinks inside the module may be followed in
 /// the middle of a path, never in the last component unless asked.
 class ModuleFs {
@@ -38,6 +38,14 @@ public:
     int stat(std::string_view rel, struct stat& st, bool follow = false) const;
     /// @brief The target of the symlink @p rel (its parent directory resolved confined).
     [[nodiscard]] std::optional<std::string> read_link(std::string_view rel) const;
+    /// @brief stat() of @p rel following a final symlink wherever it points, even out of
+    ///        the module. Only metadata: this is upstream's fstatat() of a scanned name,
+    ///        which -L, --copy-unsafe-links and --copy-dirlinks use to decide what a link
+    ///        is; contents are only ever read through the confined opens.
+    /// @param beneath a module-relative directory that @p rel's parent directories may not
+    ///        leave (upstream confines them beneath its current directory when the module
+    ///        is not a plain chroot); "" for the module root.
+    int stat_through_link(std::string_view rel, struct stat& st, std::string_view beneath = {}) const;
 
     /// @brief Names in the directory @p dir (without "." and ".."), in readdir order.
     /// @return the names, or nullopt with errno set.

@@ -68,7 +68,7 @@ TEST(Connection, DemultiplexesDataAndMessages)
 {
     Pair p;
     Recorder rec;
-    Connection c({p.ours, std::chrono::seconds(0), 0, "sender"});
+    Connection c({p.ours, std::chrono::seconds(0), 0, "sender", {}});
     c.set_handler(&rec);
     c.start_mux_in();
     p.peer_write(protocol::encode_frame(protocol::MsgCode::Data, "hel") + protocol::encode_frame(protocol::MsgCode::Data, "") +
@@ -84,7 +84,7 @@ TEST(Connection, DemultiplexesDataAndMessages)
 TEST(Connection, FramesOutputInOrder)
 {
     Pair p;
-    Connection c({p.ours, std::chrono::seconds(0), 0, "sender"});
+    Connection c({p.ours, std::chrono::seconds(0), 0, "sender", {}});
     c.write("raw");
     c.start_mux_out();
     c.write("data");
@@ -101,7 +101,7 @@ TEST(Connection, HostileInputIsAStreamError)
     {
         Pair p;
         Recorder rec;
-        Connection c({p.ours, std::chrono::seconds(0), 0, "sender"});
+        Connection c({p.ours, std::chrono::seconds(0), 0, "sender", {}});
         c.set_handler(&rec);
         c.start_mux_in();
         p.peer_write(protocol::encode_frame_header(protocol::MsgCode::Info, 100000));
@@ -115,7 +115,7 @@ TEST(Connection, HostileInputIsAStreamError)
     }
     {
         Pair p;
-        Connection c({p.ours, std::chrono::seconds(0), 0, "sender"});
+        Connection c({p.ours, std::chrono::seconds(0), 0, "sender", {}});
         p.peer_write("ab");
         ::close(p.theirs);
         p.theirs = -1;
@@ -123,7 +123,7 @@ TEST(Connection, HostileInputIsAStreamError)
             (void)read_n(c, 3);
             FAIL() << "no error";
         } catch (const protocol::ProtocolError& e) {
-            EXPECT_EQ(std::string(e.what()), "connection unexpectedly closed (2 bytes received so far) [sender]");
+            EXPECT_EQ(std::string(e.what()), "rsync: connection unexpectedly closed (2 bytes received so far) [sender]");
         }
     }
 }
@@ -133,7 +133,7 @@ TEST(Connection, HostileInputIsAStreamError)
 TEST(Connection, Timeout)
 {
     Pair p;
-    Connection c({p.ours, std::chrono::seconds(1), 0, "sender"});
+    Connection c({p.ours, std::chrono::seconds(1), 0, "sender", {}});
     try {
         (void)read_n(c, 1);
         FAIL() << "no timeout";
@@ -149,7 +149,7 @@ TEST(Connection, Timeout)
 TEST(Connection, KeepAliveWhileWaiting)
 {
     Pair p;
-    Connection c({p.ours, std::chrono::seconds(2), 0, "sender"});
+    Connection c({p.ours, std::chrono::seconds(2), 0, "sender", {}});
     c.start_mux_out();
     std::thread peer([&] {
         std::this_thread::sleep_for(std::chrono::milliseconds(3500));
@@ -169,7 +169,7 @@ TEST(Connection, KeepAliveWhileWaiting)
 TEST(Connection, WritesWhileThePeerWrites)
 {
     Pair p;
-    Connection c({p.ours, std::chrono::seconds(0), 0, "sender"});
+    Connection c({p.ours, std::chrono::seconds(0), 0, "sender", {}});
     const std::string big(8 << 20, 'x');
     std::thread peer([&] {
         // The peer first writes a lot (like a generator sending sums), then reads.

@@ -76,6 +76,25 @@ TEST_F(ModuleFsTest, OutsideIsRefused)
     EXPECT_EQ(errno, ELOOP);
     struct stat st{};
     EXPECT_NE(fs_->stat("outlink/secret", st), 0);
+    errno = 0;
+    EXPECT_FALSE(fs_->open_dir("outlink"));
+    EXPECT_EQ(errno, ELOOP);
+}
+
+// Verifies that stat_through_link() answers what upstream's stat of a scanned name answers
+// (the target of a final symlink, wherever it is) while a link in the middle of the path
+// still may not lead out.
+TEST_F(ModuleFsTest, StatThroughLinkFollowsOnlyTheLastLink)
+{
+    struct stat st{};
+    ASSERT_EQ(fs_->stat_through_link("outlink", st), 0);
+    EXPECT_TRUE(S_ISDIR(st.st_mode));
+    ASSERT_EQ(fs_->stat_through_link("inlink", st), 0);
+    EXPECT_TRUE(S_ISDIR(st.st_mode));
+    ASSERT_EQ(fs_->stat_through_link("file", st), 0);
+    EXPECT_TRUE(S_ISREG(st.st_mode));
+    EXPECT_NE(fs_->stat_through_link("outlink/secret", st), 0);
+    EXPECT_NE(fs_->stat_through_link("up/outside", st), 0);
 }
 
 // Verifies that directory listings leave out "." and "..".

@@ -1,0 +1,467 @@
+// SPDX-License-Identifier: MIT
+// The pull's sending side. Order and checks follow upstream: main.c:do_server_sender
+// (filter list, file list, send_files, stats, final goodbye), sender.c:send_files and
+// rsync.c:read_ndx_and_attrs (request validation, the phase/NDX_DONE logic and
+// incremental-recursion list retirement), io.c:read_a_msg (what a sender accepts).
+#include "transfer/sender.hpp"
+
+#include "protocol/flist_xmit.hpp"
+#include "protocol/protocol_error.hpp"
+#include "protocol/sum_head.hpp"
+#include "protocol/token_codec.hpp"
+#include "protocol/wire.hpp"
+#include "transfer/delta_matcher.hpp"
+#include "transfer/file_window.hpp"
+#include "transfer/filter_wire.hpp"
+#include "transfer/itemize.hpp"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace ocr::transfer {
+namespace {
+
+using protocol::ExitCode;
+using protocol::ProtocolError;
+
+// Upstream MIN_FILECNT_LOOKAHEAD: how far ahead of the client's requests sub-lists go.
+constexpr int kFileLookahead = 1000;
+// Upstream FNAMECMP_FNAME / FNAMECMP_PARTIAL_DIR: the basis is the file itself / the
+// partial file.
+constexpr std::uint8_t kBasisFname = 0x80;
+constexpr std::uint8_t kBasisPartialDir = 0x81;
+std::string int32_payload(std::int32_t v)
+{
+    std::string p;
+    protocol::put_i32(p, v);
+    return p;
+}
+
+std::int32_t int32_from(std::string_view p)
+{
+    return static_cast<std::int32_t>(static_cast<std::uint32_t>(static_cast<unsigned char>(p[0])) |
+                                     (static_cast<std::uint32_t>(static_cast<unsigned char>(p[1])) << 8) |
+                                     (static_cast<std::uint32_t>(static_cast<unsigned char>(p[2])) << 16) |
+                                     (static_cast<std::uint32_t>(static_cast<unsigned char>(p[3])) << 24));
+}
+
+// Feeds the matcher's steps to a token encoder, one upstream send_token() call per step.
+class TokenSink final : public DeltaSink {
+public:
+    explicit TokenSink(protocol::TokenEncoder& enc) : enc_(enc) {}
+    void step(const DeltaStep& s) override
+    {
+        if (!s.literal.empty())
+            enc_.literal(std::span<const std::byte>(reinterpret_cast<const std::byte*>(s.literal.data()), s.literal.size()));
+        if (s.block >= 0)
+            enc_.block(s.block, std::span<const std::byte>(reinterpret_cast<const std::byte*>(s.block_data.data()),
+                                                           s.block_data.size()));
+    }
+
+private:
+    protocol::TokenEncoder& enc_;
+};
+
+} // namespace
+
+Sender::Sender(const SenderOptions& options, Services services, const ChmodRules* chmod)
+    : opt_(options), s_(std::move(services)), ndx_out_(options.flist.protocol),
+      ndx_in_(options.flist.protocol, "sender"),
+      flists_(options,
+              SenderFileLists::Services{
+                  s_.fs, s_.filters, s_.report, s_.conn, ndx_out_,
+                  [this](const std::string& path) -> std::optional<std::string> {
+                      // Upstream checksum.c:file_checksum has no "none" sum to compute.
+                      if (opt_.file_checksum == protocol::ChecksumKind::None)
+                          throw ProtocolError(ExitCode::Unsupported, "Invalid checksum-choice for --checksum: none (0)",
+                                              protocol::UpstreamSite{"checksum.c", 551});
+                      UniqueFd fd = s_.fs.open_read(path, opt_.links.copy_links);
+                      if (!fd)
+                          return std::nullopt;
+                      struct stat st{};
+                      if (::fstat(fd.get(), &st) != 0)
+                          return std::nullopt;
+                      auto sum = protocol::FileChecksum::for_file_list(opt_.file_checksum);
+                      FileDataWindow window(fd.get(), st.st_size);
+                      for (std::int64_t off = 0; off < st.st_size;) {
+                          const auto chunk = window.map(off, 1u << 20);
+                          if (chunk.empty())
+                              break;
+                          sum.update(chunk);
+                          off += static_cast<std::int64_t>(chunk.size());
+                      }
+                      std::string out(sum.length(), '\0');
+                      sum.finish(std::span<std::uint8_t>(reinterpret_cast<std::uint8_t*>(out.data()), out.size()));
+                      return out;
+                  },
+                  s_.user_name, s_.group_name, s_.chrooted, s_.module_name},
+              chmod)
+{
+    if (opt_.xfer_checksum.kind != protocol::ChecksumKind::None)
+        block_sum_.emplace(opt_.xfer_checksum, opt_.checksum_seed);
+}
+
+void Sender::on_message(protocol::MsgCode code, std::string_view payload)
+{
+    using protocol::MsgCode;
+    switch (code) {
+    case MsgCode::IoError:
+        if (payload.size() != 4)
+            break;
+        s_.report.add_io_error(int32_from(payload) & (kIoErrorGeneral | kIoErrorVanished | kIoErrorDelLimit));
+        return;
+    case MsgCode::Noop:
+        if (!payload.empty())
+            break;
+        s_.conn.keepalive();
+        return;
+    case MsgCode::Success:
+        if (payload.size() != 4)
+            break;
+        successful_send(int32_from(payload));
+        return;
+    case MsgCode::ErrorExit: {
+        if (payload.size() != 4 && !payload.empty())
+            break;
+        const int val = payload.empty() ? 0 : int32_from(payload);
+        // Upstream: a sender answers a client's MSG_ERROR_EXIT with an empty one (31+).
+        if (!payload.empty() && opt_.flist.protocol >= 31) {
+            s_.conn.send_message(MsgCode::ErrorExit, "");
+            s_.conn.flush();
+        }
+        throw PeerExit{val};
+    }
+    case MsgCode::Info:
+    case MsgCode::Error:
+    case MsgCode::ErrorXfer:
+    case MsgCode::Warning:
+        // The client's own messages end up in our log, like upstream's rwrite.
+        s_.report.emit(LogCode::Log, std::string(payload));
+        return;
+    default:
+        break;
+    }
+    throw ProtocolError(ExitCode::StreamIo, "invalid multi-message " + std::to_string(static_cast<int>(code)) + ":" +
+                                                std::to_string(payload.size()) + " [sender]");
+}
+
+void Sender::successful_send(std::int32_t ndx)
+{
+    // --remove-source-files: the client got this file intact; remove our copy if it is
+    // still the one we sent (upstream sender.c:successful_send).
+    if (!opt_.remove_source_files)
+        return;
+    SentFile* f = flists_.find(ndx);
+    if (!f || !protocol::is_regular(f->entry.mode))
+        return;
+    const std::string path = flists_.local_path(*f);
+    struct stat st{};
+    if (s_.fs.stat(path, st, false) != 0)
+        return;
+    if (st.st_size != f->entry.size || st.st_mtim.tv_sec != f->entry.mtime) {
+        s_.report.emit(LogCode::Info, "Skipping sender remove for changed file: " + path + "\n");
+        return;
+    }
+    const auto slash = path.rfind('/');
+    UniqueFd dir = slash == std::string::npos ? s_.fs.open_dir("") : s_.fs.open_dir(path.substr(0, slash));
+    const std::string leaf = slash == std::string::npos ? path : path.substr(slash + 1);
+    if (!dir || ::unlinkat(dir.get(), leaf.c_str(), 0) != 0)
+        s_.report.syserr(LogCode::ErrorXfer, errno, "sender failed to remove " + path);
+}
+
+bool Sender::read_request(std::int32_t& ndx, std::uint32_t& iflags, std::uint8_t& basis_type, std::string& xname)
+{
+    const int protocol = opt_.flist.protocol;
+    for (;;) {
+        ndx = ndx_in_.get(s_.conn);
+        if (ndx >= 0)
+            break;
+        if (ndx == protocol::kNdxDone)
+            return false;
+        if (ndx == protocol::kNdxDelStats) {
+            // Deletion statistics: a sending server echoes them (main.c:read_del_stats).
+            std::string record;
+            ndx_out_.put(record, protocol::kNdxDelStats);
+            for (int i = 0; i < 5; ++i)
+                protocol::put_varint(record, protocol::get_varint(s_.conn));
+            s_.conn.write(record);
+            continue;
+        }
+        throw ProtocolError(ExitCode::Protocol, "Invalid file index: " + std::to_string(ndx) + " (-1 - " +
+                                                    std::to_string(-1) + ") [sender]");
+    }
+    iflags = protocol >= 29 ? protocol::get_u16(s_.conn) : (kItemTransfer | kItemMissingData);
+    SentFile* f = flists_.find(ndx);
+    if (!f)
+        throw ProtocolError(ExitCode::Protocol, "Invalid file index: " + std::to_string(ndx) + " [sender]");
+    basis_type = kBasisFname;
+    if (iflags & kItemBasisTypeFollows)
+        basis_type = protocol::get_byte(s_.conn);
+    xname.clear();
+    if (iflags & kItemXnameFollows)
+        xname = protocol::get_vstring(s_.conn, protocol::kMaxPathLen - 1);
+    if ((iflags & kItemTransfer) && !protocol::is_regular(f->entry.mode))
+        throw ProtocolError(ExitCode::Protocol, "received request to transfer non-regular file: " +
+                                                    std::to_string(ndx) + " [sender]");
+    return true;
+}
+
+void Sender::echo_request(std::int32_t ndx, std::uint32_t iflags, std::uint8_t basis_type, const std::string& xname)
+{
+    // Upstream sender.c:write_ndx_and_attrs.
+    std::string out;
+    ndx_out_.put(out, ndx);
+    if (opt_.flist.protocol >= 29) {
+        protocol::put_u16(out, static_cast<std::uint16_t>(iflags));
+        if (iflags & kItemBasisTypeFollows)
+            protocol::put_byte(out, basis_type);
+        if (iflags & kItemXnameFollows)
+            protocol::put_vstring(out, xname);
+    }
+    s_.conn.write(out);
+}
+
+void Sender::send_one(std::int32_t ndx, SentFile& file, std::uint32_t iflags, std::uint8_t basis_type,
+                      const std::string& xname, bool redo)
+{
+    const int protocol = opt_.flist.protocol;
+    const std::uint64_t written_before = s_.conn.total_written();
+    const std::size_t digest_len = opt_.xfer_checksum.kind == protocol::ChecksumKind::None
+                                       ? 0
+                                       : protocol::checksum_length(opt_.xfer_checksum.kind);
+    protocol::SumHeadRules rules{protocol, digest_len, "sender"};
+    const protocol::SumHead head = protocol::get_sum_head(s_.conn, rules);
+    protocol::BlockSums sums;
+    if (opt_.append_mode <= 0 || redo)
+        sums = protocol::get_block_sums(s_.conn, head, protocol::BlockSumLimits{});
+    const std::string path = flists_.local_path(file);
+    const bool follow = opt_.links.copy_links || opt_.links.copy_unsafe_links || opt_.links.copy_dirlinks;
+    UniqueFd fd = s_.fs.open_read(path, follow);
+    if (!fd) {
+        const int err = errno;
+        if (err == ENOENT) {
+            s_.report.add_io_error(kIoErrorVanished);
+            s_.report.emit(protocol < 28 ? LogCode::Error : LogCode::Warning,
+                           "file has vanished: " + flists_.full_fname_of(file) + "\n");
+        } else {
+            s_.report.add_io_error(kIoErrorGeneral);
+            s_.report.syserr(LogCode::ErrorXfer, err, "send_files failed to open " + flists_.full_fname_of(file));
+        }
+        if (protocol >= 30)
+            s_.conn.send_message(protocol::MsgCode::NoSend, int32_payload(ndx));
+        return;
+    }
+    struct stat st{};
+    if (::fstat(fd.get(), &st) != 0) {
+        const int err = errno;
+        s_.report.add_io_error(kIoErrorGeneral);
+        s_.report.syserr(LogCode::ErrorXfer, err, "fstat failed");
+        throw ProtocolError(ExitCode::FileIo, "");
+    }
+    if (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode)) {
+        // Upstream sender.c:send_files: the client asked for a device's contents that the
+        // file list did not announce as a regular file.
+        if (!opt_.copy_devices)
+            throw ProtocolError(ExitCode::Protocol, "attempt to copy device contents without --copy-devices");
+        if (st.st_size == 0) {
+            const off_t end = ::lseek(fd.get(), 0, SEEK_END);
+            st.st_size = end > 0 ? end : 0;
+            ::lseek(fd.get(), 0, SEEK_SET);
+        }
+    } else if (!S_ISREG(st.st_mode)) {
+        // The name was swapped for something else after the scan (a FIFO would block us).
+        s_.report.add_io_error(kIoErrorGeneral);
+        s_.report.emit(LogCode::ErrorXfer, "skipping non-regular file " + flists_.full_fname_of(file) + "\n");
+        if (protocol >= 30)
+            s_.conn.send_message(protocol::MsgCode::NoSend, int32_payload(ndx));
+        return;
+    }
+    if (opt_.append_mode > 0 && st.st_size < file.entry.size) {
+        s_.report.emit(LogCode::Warning, "skipped diminished file: " + flists_.full_fname_of(file) + "\n");
+        if (protocol >= 30)
+            s_.conn.send_message(protocol::MsgCode::NoSend, int32_payload(ndx));
+        return;
+    }
+    echo_request(ndx, iflags, basis_type, xname);
+    {
+        std::string h;
+        protocol::put_sum_head(h, head, protocol);
+        s_.conn.write(h);
+    }
+    protocol::TokenSettings ts;
+    ts.compression = opt_.compression.value_or(protocol::Compression::None);
+    ts.level = opt_.compress_level;
+    ts.protocol = protocol;
+    if (!token_encoder_)
+        token_encoder_ = protocol::make_token_encoder(ts, s_.conn);
+    token_encoder_->begin_file(false);
+    TokenSink sink(*token_encoder_);
+    FileDataWindow window(fd.get(), st.st_size);
+    MatchOptions mo;
+    // Upstream send_files' updating_basis_file; a redo turns -b off for this file.
+    const bool backups = opt_.make_backups && !redo;
+    mo.updating_basis = (opt_.inplace_partial && basis_type == kBasisPartialDir) ||
+                        (opt_.inplace && (protocol >= 29 ? basis_type == kBasisFname : !backups));
+    if (opt_.append_mode > 0 && !redo) {
+        mo.append_length = head.file_length();
+        mo.append_verify = opt_.append_mode == 2;
+    }
+    protocol::BlockChecksum no_sum(protocol::TransferChecksum{protocol::ChecksumKind::Md5, protocol::SeedPlacement::Prepend},
+                                   opt_.checksum_seed);
+    protocol::BlockChecksum& strong = block_sum_ ? *block_sum_ : no_sum;
+    const MatchResult result = matcher_.match(sums, st.st_size, window, strong,
+                                              protocol::FileChecksum::for_transfer(opt_.xfer_checksum.kind, opt_.checksum_seed),
+                                              sink, mo);
+    token_encoder_->end_file();
+    const auto sum = result.file_checksum();
+    s_.conn.write(std::string_view(reinterpret_cast<const char*>(sum.data()), sum.size()));
+    literal_data_ += result.stats.literal_data;
+    matched_data_ += result.stats.matched_data;
+    if (window.read_failed()) {
+        s_.report.add_io_error(kIoErrorGeneral);
+        s_.report.syserr(LogCode::ErrorXfer, window.read_errno() ? window.read_errno() : EIO,
+                         "read errors mapping " + flists_.full_fname_of(file));
+    }
+    if (s_.log_item)
+        s_.log_item(file, flists_.pathname_of(file), iflags,
+                    static_cast<std::int64_t>(s_.conn.total_written() - written_before));
+    file.sent = true;
+}
+
+void Sender::send_files()
+{
+    const int protocol = opt_.flist.protocol;
+    const int max_phase = protocol >= 29 ? 2 : 1;
+    const int save_io_error = s_.report.io_error();
+    for (;;) {
+        if (opt_.flist.inc_recurse)
+            flists_.send_extra_lists(kFileLookahead);
+        std::int32_t ndx = 0;
+        std::uint32_t iflags = 0;
+        std::uint8_t basis_type = kBasisFname;
+        std::string xname;
+        if (!read_request(ndx, iflags, basis_type, xname)) {
+            if (opt_.flist.inc_recurse && flists_.live_lists() > 0) {
+                flists_.retire_oldest();
+                if (flists_.live_lists() > 0) {
+                    std::string out;
+                    ndx_out_.put(out, protocol::kNdxDone);
+                    s_.conn.write(out);
+                    continue;
+                }
+            }
+            if (++phase_ > max_phase)
+                break;
+            std::string out;
+            ndx_out_.put(out, protocol::kNdxDone);
+            s_.conn.write(out);
+            continue;
+        }
+        if (opt_.flist.inc_recurse)
+            flists_.send_extra_lists(kFileLookahead);
+        SentFile* file = flists_.find(ndx);
+        if (!(iflags & kItemTransfer)) {
+            echo_request(ndx, iflags, basis_type, xname);
+            if (iflags & kItemIsNew)
+                ++created_files_;
+            continue;
+        }
+        if (phase_ == 2)
+            throw ProtocolError(ExitCode::Protocol, "got transfer request in phase 2 [sender]");
+        const bool redo = file->sent;
+        ++xferred_files_;
+        if (opt_.dry_run) {
+            echo_request(ndx, iflags, basis_type, xname);
+            continue;
+        }
+        send_one(ndx, *file, iflags, basis_type, xname, redo);
+    }
+    if (s_.report.io_error() != save_io_error && protocol >= 30)
+        s_.conn.send_message(protocol::MsgCode::IoError, int32_payload(s_.report.io_error()));
+    std::string out;
+    ndx_out_.put(out, protocol::kNdxDone);
+    s_.conn.write(out);
+}
+
+void Sender::write_stats()
+{
+    // Upstream main.c:handle_stats for a sending server.
+    s_.conn.flush();
+    const auto total_read = static_cast<std::int64_t>(s_.conn.total_read());
+    const auto total_written = static_cast<std::int64_t>(s_.conn.total_written());
+    std::string out;
+    const int protocol = opt_.flist.protocol;
+    auto put = [&](std::int64_t v) {
+        if (protocol >= 30)
+            protocol::put_varlong(out, v, 3);
+        else
+            protocol::put_longint(out, v);
+    };
+    put(total_read);
+    put(total_written);
+    put(flists_.stats().total_size);
+    if (protocol >= 29) {
+        put(flists_.build_time_ms());
+        put(flists_.xfer_time_ms());
+    }
+    s_.conn.write(out);
+}
+
+void Sender::read_final_goodbye()
+{
+    // Upstream main.c:read_final_goodbye.
+    const int protocol = opt_.flist.protocol;
+    std::int32_t i;
+    if (protocol < 29) {
+        i = protocol::get_i32(s_.conn);
+    } else {
+        std::uint32_t iflags = 0;
+        std::uint8_t type = 0;
+        std::string xname;
+        std::int32_t ndx = 0;
+        i = read_request(ndx, iflags, type, xname) ? ndx : protocol::kNdxDone;
+        if (protocol >= 31 && i == protocol::kNdxDone) {
+            std::string out;
+            ndx_out_.put(out, protocol::kNdxDone);
+            s_.conn.write(out);
+            s_.conn.flush();
+            i = read_request(ndx, iflags, type, xname) ? ndx : protocol::kNdxDone;
+        }
+    }
+    if (i != protocol::kNdxDone)
+        throw ProtocolError(ExitCode::Protocol, "Invalid packet at end of run (" + std::to_string(i) + ") [sender]");
+}
+
+SenderResult Sender::run(const WireFilterParams& wire)
+{
+    s_.conn.set_handler(this);
+    s_.report.set_can_send(true);
+    recv_filter_list(s_.conn, s_.filters, wire);
+    for (const auto& m : s_.filters.take_messages())
+        s_.report.emit(m.level == FilterMessage::Level::Error ? LogCode::Error : LogCode::Info, m.text);
+    const std::int32_t count = flists_.send_first_list();
+    SenderResult result;
+    if (count == 0 && (!opt_.flist.inc_recurse || flists_.eof())) {
+        // Upstream ends a sender with an empty list right away, after ending its input
+        // buffering (so its exit path does not wait for the client either).
+        s_.conn.flush();
+        result.input_abandoned = true;
+    } else {
+        send_files();
+        write_stats();
+        if (opt_.flist.protocol >= 24)
+            read_final_goodbye();
+        s_.conn.flush();
+    }
+    const int io_error = s_.report.io_error();
+    result.exit_code = (io_error & kIoErrorGeneral) ? 23 : (io_error & kIoErrorVanished) ? 24 : 0;
+    result.total_read = s_.conn.total_read();
+    result.total_written = s_.conn.total_written();
+    result.total_size = flists_.stats().total_size;
+    return result;
+}
+
+} // namespace ocr::transfer
