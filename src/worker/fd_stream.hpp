@@ -18,6 +18,8 @@ namespace ocr::worker {
 class FdStream final : public protocol::ByteSource, public protocol::ByteSink {
 public:
     explicit FdStream(int fd, std::chrono::seconds timeout = std::chrono::seconds(0));
+    /// @brief The input starts with @p bytes (read from the socket by the front-end).
+    FdStream(int fd, std::string initial_input) : fd_(fd), timeout_(0), in_(std::move(initial_input)) {}
 
     void read_exact(std::span<std::byte> out) override;
     void write_all(std::span<const std::byte> data) override;

@@ -10,13 +10,25 @@
 #include "daemon/daemon_args.hpp"
 #include "daemon/session_setup.hpp"
 #include "daemon/var_expand.hpp"
+#include "protocol/digest.hpp"
 #include "protocol/exit_code.hpp"
 #include "protocol/protocol_error.hpp"
 #include "worker/confinement.hpp"
 #include "worker/fd_stream.hpp"
+#include "worker/filter_files.hpp"
+#include "worker/pull_session.hpp"
+#include "transfer/filter_daemon.hpp"
+#include "transfer/filter_error.hpp"
+#include "transfer/filter_set.hpp"
+#include "transfer/module_fs.hpp"
 
 #include <spdlog/spdlog.h>
+#include <fcntl.h>
 #include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
 
 #include <chrono>
 #include <map>
@@ -26,6 +38,9 @@ namespace ocr::worker {
 namespace {
 
 using daemon::ModuleSettings;
+
+// A --files-from list is read whole; this bounds what a module file can make us hold.
+constexpr std::size_t kMaxFilesFromBytes = 256u << 20;
 
 struct Parsed {
     daemon::OptionParseResult result;
@@ -98,11 +113,36 @@ int end_with_error(FdStream& io, daemon::ServerOptions& options, int protocol, i
     return code;
 }
 
+transfer::ModuleFilterConfig module_filter_config(const ModuleSettings& m, const std::string& path)
+{
+    return transfer::ModuleFilterConfig{m.filter, m.include_from, m.include, m.exclude_from, m.exclude, path};
+}
+
+// Reads a --files-from=FILE that names a file inside the module (confined as every other
+// read is). Upstream opens it while parsing options and reads it while building the list.
+std::optional<std::string> read_files_from_file(const ConfinedModule& module, const std::string& sanitized,
+                                                std::size_t module_dirlen, std::optional<std::string>& content)
+{
+    std::string rel = sanitized;
+    if (!rel.empty() && rel[0] == '/')
+        rel = rel.substr(std::min(module_dirlen, rel.size()));
+    transfer::ModuleFs fs(UniqueFd(::fcntl(module.root.get(), F_DUPFD_CLOEXEC, 0)));
+    UniqueFd fd = fs.open_read(transfer::relative_to_root(rel), true);
+    if (!fd)
+        return std::string(std::strerror(errno));
+    transfer::FilterFileRead read = read_whole_fd(fd.get(), kMaxFilesFromBytes);
+    if (!read.content)
+        return std::string(std::strerror(read.error));
+    content = std::move(read.content);
+    return std::nullopt;
+}
+
 } // namespace
 
-int run_session(const daemon::Config& config, const daemon::SessionDescriptor& s, UniqueFd client)
+int run_session(const daemon::Config& config, const daemon::SessionDefaults& defaults,
+                const daemon::SessionDescriptor& s, UniqueFd client)
 {
-    FdStream io(client.get());
+    FdStream io(client.get(), s.pending_input);
     const ModuleSettings* m = config.find_module(s.module);
     if (!m) {
         // The front-end selected a module this configuration does not have: it is broken
@@ -142,10 +182,42 @@ int run_session(const daemon::Config& config, const daemon::SessionDescriptor& s
 
     const bool daemon_is_root = ::getuid() == 0;
     const std::string path = daemon::expand_vars(m->path, lookup);
+
+    // The module's filter rules, with the operator's files read while we can still see
+    // them (upstream reads them in rsync_module before it chroots).
+    WorkerFilterFiles filter_files;
+    transfer::FilterOptions daemon_fo;
+    daemon_fo.protocol_version = s.protocol;
+    daemon_fo.who = "sender";
+    transfer::FilterSet daemon_filters(daemon_fo, filter_files);
+    try {
+        transfer::load_module_filters(daemon_filters, module_filter_config(*m, path));
+    } catch (const transfer::FilterError& e) {
+        // Upstream exits here before "@RSYNCD: OK"; we have already said OK, so the
+        // client sees the connection close.
+        spdlog::error("{}", e.what());
+        return protocol::to_int(e.code());
+    }
+
+    // OpenSSL loads its providers (MD4 lives in "legacy") from files a chroot hides.
+    for (auto a : {protocol::DigestAlgorithm::Md4, protocol::DigestAlgorithm::Md5, protocol::DigestAlgorithm::Sha1})
+        if (!protocol::digest_available(a))
+            spdlog::warn("worker: {} is not available; sessions that negotiate it will fail", protocol::digest_name(a));
+
     auto confined = confine_to_module(config.globals(), *m, lookup);
     const bool chrooted = std::holds_alternative<ConfinedModule>(confined) && std::get<ConfinedModule>(confined).chrooted;
-    const daemon::ServerParseContext ctx =
-        daemon::module_parse_context(*m, path, chrooted, daemon_is_root, s.protocol);
+    daemon::ServerParseContext ctx = daemon::module_parse_context(*m, path, chrooted, daemon_is_root, s.protocol);
+    std::optional<std::string> files_from_content;
+    if (auto* c = std::get_if<ConfinedModule>(&confined)) {
+        if (!m->filter.empty() || !m->include_from.empty() || !m->include.empty() || !m->exclude_from.empty() ||
+            !m->exclude.empty())
+            ctx.daemon_excludes = [&daemon_filters](std::string_view p, bool is_dir) {
+                return daemon_filters.daemon_excluded(p, is_dir);
+            };
+        ctx.open_files_from = [c, &ctx, &files_from_content](const std::string& p) -> std::optional<std::string> {
+            return read_files_from_file(*c, p, ctx.module_dirlen, files_from_content);
+        };
+    }
     Parsed parsed = parse_options(*m, s, ctx);
     daemon::ServerOptions& options = parsed.result.options;
     const int timeout = daemon::effective_timeout(options.io_timeout, m->timeout);
@@ -165,11 +237,32 @@ int run_session(const daemon::Config& config, const daemon::SessionDescriptor& s
     if (auto why = daemon::check_module_policy(options, read_only, m->write_only))
         return end_with_error(io, options, s.protocol, timeout, why->message, why->exit_code, true);
 
-    // TODO(issue 3, issue 4): the transfer engine. Until it lands the session ends here with
-    // an explicit error, after a protocol setup the client understands.
+    ConfinedModule& module = std::get<ConfinedModule>(confined);
+    daemon::ModuleOverrides overrides;
+    overrides.open_noatime = m->open_noatime == daemon::Bool3::Unset ? -1 : m->open_noatime == daemon::Bool3::True;
+    overrides.munge_symlinks = module.munge_symlinks ? 1 : 0;
+    overrides.ignore_errors = m->ignore_errors;
+    overrides.fake_super = m->fake_super;
+    overrides.max_verbosity = m->max_verbosity;
+    overrides.use_chroot = module.chrooted;
+    overrides.numeric_ids = m->numeric_ids == daemon::Bool3::Unset ? -1 : m->numeric_ids == daemon::Bool3::True;
+    overrides.name_converter = !m->name_converter.empty();
+    overrides.timeout = m->timeout;
+    daemon::apply_module_overrides(options, overrides);
+
+    if (options.am_sender) {
+        // From here on the transfer owns the socket; the bytes the front-end read ahead
+        // are handed on with it.
+        PullContext pull{config, defaults, *m, s, module, filter_files, ctx.module_dirlen,
+                         std::move(files_from_content), daemon::effective_timeout(options.io_timeout, m->timeout)};
+        return run_pull(pull, options, std::move(client));
+    }
+
+    // TODO(issue 4): receiving. Until it lands a push ends here with an explicit error,
+    // after a protocol setup the client understands.
     return end_with_error(io, options, s.protocol, timeout,
-                          "ERROR: this ocrsyncd cannot transfer files yet (listing and the handshake "
-                          "work; file transfers arrive with a later version)\n",
+                          "ERROR: this ocrsyncd cannot receive files yet (pulls and listings work; "
+                          "uploads arrive with a later version)\n",
                           protocol::to_int(protocol::ExitCode::Unsupported));
 }
 

@@ -9,6 +9,10 @@
 namespace ocr::worker {
 
 /// @brief Serves @p session on @p client; returns the process exit code.
-int run_session(const daemon::Config& config, const daemon::SessionDescriptor& session, UniqueFd client);
+/// @brief Runs one client session handed over by the front-end.
+/// @param defaults the daemon's command-line settings for every session.
+/// @return the session's exit code.
+int run_session(const daemon::Config& config, const daemon::SessionDefaults& defaults,
+                const daemon::SessionDescriptor& session, UniqueFd client);
 
 } // namespace ocr::worker

@@ -76,7 +76,7 @@ int run_worker()
     const int flags = ::fcntl(client, F_GETFL);
     if (flags >= 0)
         ::fcntl(client, F_SETFL, flags & ~O_NONBLOCK);
-    return run_session(*loaded.config, *session, std::move(msg->fds[0]));
+    return run_session(*loaded.config, package->options.session, *session, std::move(msg->fds[0]));
 }
 
 } // namespace ocr::worker

@@ -1150,3 +1150,70 @@ unittest.TestCase.maxDiff = None
 
 atexit.register(_remove_temp_dirs)
 atexit.register(_stop_all_daemons)  # runs first (LIFO): stop daemons before removing dirs
+
+
+# ----------------------------------------------------------------------------------------
+# Pull helpers (issue 3: the pull matrix, listings, delta, benchmark)
+# ----------------------------------------------------------------------------------------
+
+def normalise_transfer_text(text: str, daemons: Iterable[Daemon] = (),
+                            paths: Iterable[tuple[str, str]] = ()) -> str:
+    """Blank out only what differs between two runs of the *same* pull.
+
+    Unlike ``normalise_text`` this keeps timestamps (a listing's dates are file mtimes,
+    which must match). Besides ports, daemon dirs and the given ``(path, label)`` pairs
+    (destination dirs), it blanks: transfer speeds, elapsed-time fields, the byte counts
+    the client sent and received and the speedup derived from them (multiplexed framing
+    makes them vary by a few bytes from run to run, upstream against itself included),
+    and the ``at FILE(LINE) [Who=VERSION]`` suffix of error lines.
+    """
+    for path, label in sorted(paths, key=lambda pl: -len(pl[0])):
+        text = text.replace(path, label)
+    for d in daemons:
+        text = text.replace(d.dir, "<DAEMONDIR>")
+        if d.port is not None:
+            text = re.sub(rf"(?<![0-9]){d.port}(?![0-9])", "<PORT>", text)
+    text = re.sub(r"\b(sent|received) [\d,]+ bytes", r"\1 <N> bytes", text)
+    text = re.sub(r"[\d,.]+ bytes/sec", "<N> bytes/sec", text)
+    text = re.sub(r"(Total bytes (?:sent|received): )[\d,]+", r"\1<N>", text)
+    text = re.sub(r"speedup is [\d,.]+", "speedup is <N>", text)
+    text = re.sub(r"(File list (?:generation|transfer) time: )[\d.]+", r"\1<T>", text)
+    text = re.sub(r"\bat [\w.\-/]+\(\d+\)", "at <FILE>(<LINE>)", text)
+    text = re.sub(r"\[(\w+)=[^\]\s]+\]", r"[\1=<VERSION>]", text)
+    return text
+
+
+def tree_module_config(root: str, *, modules: Sequence[str] = ("tree",),
+                       chroot_modules: Sequence[str] = (), extra: str = "") -> str:
+    """Read-only modules serving ``root``. As root they run with ``uid = root`` and
+    ``gid = root`` so that files of every mode and owner can be read (upstream's default
+    as root would be ``nobody``). ``chroot_modules`` get ``use chroot = yes`` (root only).
+    ``extra`` lines are added to every module."""
+    ids = "    uid = root\n    gid = root\n" if running_as_root() else ""
+    parts = []
+    for name in modules:
+        parts.append(f"[{name}]\n    path = {root}\n    read only = yes\n{ids}{extra}")
+    for name in chroot_modules:
+        parts.append(f"[{name}]\n    path = {root}\n    read only = yes\n"
+                     f"    use chroot = yes\n{ids}{extra}")
+    return "\n".join(parts)
+
+
+def transfer_refused_hint(res: RunResult) -> str:
+    """A one-line explanation when the target is an ocrsyncd without a sender yet."""
+    if "cannot transfer files yet" in res.stderr:
+        return ("\nNOTE: this ocrsyncd refuses transfers ('cannot transfer files yet'): the "
+                "sender (issue 3) is not in this build, so every pull test fails here.")
+    return ""
+
+
+def brief_result(res: RunResult, max_lines: int = 40) -> str:
+    """Like ``str(res)`` but with stdout and stderr cut to ``max_lines`` lines each (a
+    full pull's itemized output would bury the message of a failing test)."""
+    def cut(text: str) -> str:
+        lines = text.splitlines(keepends=True)
+        if len(lines) <= max_lines:
+            return text
+        return "".join(lines[:max_lines]) + f"[... {len(lines) - max_lines} more lines]\n"
+    return (f"[{res.kind}] rc={res.returncode}\n--- stdout:\n{cut(res.stdout)}"
+            f"--- stderr:\n{cut(res.stderr)}--- end")

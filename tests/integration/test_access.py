@@ -242,7 +242,8 @@ class ModulePolicyTest(unittest.TestCase):
                 new_client_gets_in, timeout=10,
                 message=lambda d=d: f"{d.kind}: slot not released after close\n" + d.describe())
             d.wait_for_log(r"rsync on limited/ from \S+ \(127\.0\.0\.1\)", since=mark)
-            # TODO(issue 3): once transfers work, require rc == 0 and file.txt in out.
+            self.assertEqual(rc, 0, f"{d.kind}: rc={rc}\n{err}\n" + d.describe())
+            self.assertIn("file.txt", out, f"{d.kind}: listing lacks file.txt\n{out}")
 
     def test_refuse_compress(self):
         """Verifies that `refuse options = compress` makes `rsync -z` fail with exactly

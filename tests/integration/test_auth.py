@@ -83,7 +83,8 @@ class AuthTest(unittest.TestCase):
         self.assertNotIn("@ERROR: auth failed", err, detail)
         self.assertNotIn("auth failed on module", self.daemon.log_since(mark), detail)
         self.daemon.wait_for_log(session_log_re(module, user), since=mark)
-        # TODO(issue 3): once transfers work, also require rc == 0 and "file.txt" in out.
+        self.assertEqual(rc, 0, detail)
+        self.assertIn("file.txt", out, detail)
 
     def assert_auth_failed_like_upstream(self, module: str, user: str, password: str,
                                          extra_args=(), log_reason: str = ""):

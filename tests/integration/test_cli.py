@@ -102,7 +102,7 @@ class CliTest(h.DaemonTestCase):
         self.assertNotIn("module is read only", err, d.describe())
         self.assertFalse([l for l in err.splitlines() if l.startswith("@ERROR")], err)
         d.wait_for_log(r"rsync to demo/ from \S+ \(127\.0\.0\.1\)", since=log_mark)
-        # TODO(issue 3): once transfers work, require rc == 0 and DIR/upload.txt == "up\n".
+        # TODO(issue 4): once pushes work, require rc == 0 and DIR/upload.txt == "up\n".
 
 
 if __name__ == "__main__":

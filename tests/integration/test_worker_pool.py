@@ -72,6 +72,7 @@ class WorkerPoolTest(h.DaemonTestCase):
         super().setUp()
         mod = h.make_tree(os.path.join(self.tmp, "tree"), {"file.txt": "hello\n",
                                                             "sub/b.txt": "b\n"})
+        self.module = mod
         self.dst = os.path.join(self.tmp, "dst")
         self.daemon = self.start_daemon(f"""transfer workers = {N_WORKERS}
 spare workers = {SPARES}
@@ -91,7 +92,9 @@ spare workers = {SPARES}
         front_door_errors = [l for l in err.splitlines() if l.startswith("@ERROR")]
         self.assertEqual(front_door_errors, [], f"rc={rc}\n{err}\n{self.detail()}")
         self.daemon.wait_for_log(r"rsync on mod/ from \S+ \(127\.0\.0\.1\)", since=mark)
-        # TODO(issue 3): once transfers work, require rc == 0 and that dst equals the module.
+        self.assertEqual(rc, 0, f"rc={rc}\n{err}\n{self.detail()}")
+        src_names = sorted(os.listdir(self.module))
+        self.assertEqual(sorted(os.listdir(self.dst)), src_names, self.detail())
 
     def test_idle_worker_count_is_spares(self):
         """Verifies that an idle daemon keeps exactly S spare workers, and returns to S after
@@ -119,8 +122,8 @@ spare workers = {SPARES}
         for name, c in (("A", a), ("B", b)):
             workers[name] = h.eventually(lambda c=c: worker_of(self.daemon, c), timeout=5,
                                          message=lambda name=name: (
-                                             f"no worker holds session {name} (TODO(issue 3):"
-                                             " needs transfers that wait for the client)\n"
+                                             f"no worker holds session {name}"
+                                             "\n"
                                              + self.detail()))
         self.assertFalse(set(workers["A"]) & set(workers["B"]),
                          f"A and B share a worker: {workers}\n{self.detail()}")
@@ -146,8 +149,7 @@ spare workers = {SPARES}
             self.addCleanup(c.close)
         busy = h.eventually(
             lambda: [c for c in clients if worker_of(self.daemon, c)], timeout=5,
-            message=lambda: "no session reached a worker (TODO(issue 3): needs transfers "
-                            "that wait for the client)\n" + self.detail())
+            message=lambda: "no session reached a worker\n" + self.detail())
         for _ in range(5):
             self.assertTrue(self.daemon.running(), self.detail())
             running = [c for c in clients if worker_of(self.daemon, c)]

@@ -1,0 +1,39 @@
+// SPDX-License-Identifier: MIT
+// A pull: the daemon is the sender (upstream clientserver.c:rsync_module's tail,
+// main.c:start_server and do_server_sender), from the setup bytes to the session's end.
+#pragma once
+
+#include "common/unique_fd.hpp"
+#include "daemon/config.hpp"
+#include "daemon/server_options.hpp"
+#include "daemon/session_descriptor.hpp"
+#include "worker/confinement.hpp"
+#include "worker/filter_files.hpp"
+
+#include <optional>
+#include <string>
+
+namespace ocr::worker {
+
+/// @brief What the worker established before the transfer starts.
+struct PullContext {
+    const daemon::Config& config;
+    const daemon::SessionDefaults& defaults;
+    const daemon::ModuleSettings& module;
+    const daemon::SessionDescriptor& session;
+    ConfinedModule& confined;
+    WorkerFilterFiles& filter_files;
+    /// Upstream module_dirlen: how many leading characters of a sanitized absolute path
+    /// name the module directory (0 for a chroot module).
+    std::size_t module_dirlen = 0;
+    /// The contents of --files-from=FILE (a file inside the module), read while parsing.
+    std::optional<std::string> files_from_content;
+    int io_timeout = 0;
+};
+
+/// @brief Runs the pull on @p client. @p options are the accepted options after the
+///        module's overrides.
+/// @return the session's exit code.
+int run_pull(const PullContext& ctx, daemon::ServerOptions& options, UniqueFd client);
+
+} // namespace ocr::worker

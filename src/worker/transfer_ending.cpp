@@ -1,0 +1,137 @@
+// SPDX-License-Identifier: MIT
+#include "worker/transfer_ending.hpp"
+
+#include "protocol/exit_code.hpp"
+#include "protocol/protocol_error.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <thread>
+
+namespace ocr::worker {
+namespace {
+
+// Reads and discards everything until the client closes, answering nothing (upstream
+// io.c:noop_io_until_death, which gives up after the I/O timeout or 60 s). The client's
+// own MSG_ERROR_EXIT ends the wait: upstream's read_a_msg exits on it.
+struct ClientExited {};
+
+class Discard final : public transfer::MessageHandler {
+public:
+    void on_message(protocol::MsgCode code, std::string_view) override
+    {
+        if (code == protocol::MsgCode::ErrorExit)
+            throw ClientExited{};
+    }
+};
+
+void noop_io_until_death(const EndingContext& ctx)
+{
+    Discard discard;
+    ctx.conn.set_handler(&discard);
+    ctx.conn.set_io_timeout(ctx.io_timeout.count() > 0 ? ctx.io_timeout : std::chrono::seconds(60));
+    std::byte buf[1024];
+    try {
+        for (;;)
+            ctx.conn.read_exact(buf);
+    } catch (const ClientExited&) {
+        // The client answered our exit with its own.
+    } catch (const protocol::ProtocolError& e) {
+        // The other expected way out: the client closed (or went silent for too long).
+        spdlog::debug("session end: {}", e.what());
+    }
+    ctx.conn.set_handler(nullptr);
+}
+
+// Upstream sends MSG_ERROR_EXIT only for codes that do not mean the connection is gone.
+bool connection_still_usable(int code)
+{
+    using protocol::ExitCode;
+    return code != protocol::to_int(ExitCode::SocketIo) && code != protocol::to_int(ExitCode::StreamIo) &&
+           code != protocol::to_int(ExitCode::Signal1) && code != protocol::to_int(ExitCode::Timeout);
+}
+
+std::string int32_le(int v)
+{
+    std::string p(4, '\0');
+    for (int i = 0; i < 4; ++i)
+        p[static_cast<std::size_t>(i)] = static_cast<char>((static_cast<unsigned>(v) >> (8 * i)) & 0xFF);
+    return p;
+}
+
+// The last part of _exit_cleanup: MSG_ERROR_EXIT and the wait for the client, or (for a
+// sender below protocol 31) nothing at all: such a sender does not even flush.
+void exit_exchange(const EndingContext& ctx, int code, bool send_exit_message, bool wait_for_client = true)
+{
+    if (code == 0 || !connection_still_usable(code)) {
+        if (code == 0)
+            ctx.conn.flush();
+        if (!wait_for_client)
+            ctx.conn.reset_on_close_if_unread();
+        return;
+    }
+    if (ctx.protocol >= 31 || !ctx.am_sender) {
+        if (send_exit_message)
+            ctx.conn.send_message(protocol::MsgCode::ErrorExit, int32_le(code));
+        if (!ctx.am_sender || !wait_for_client)
+            ctx.conn.flush();
+        if (wait_for_client)
+            noop_io_until_death(ctx);
+    } else if (!ctx.am_sender) {
+        ctx.conn.flush();
+    }
+    // Upstream: "if (am_server && exit_code) msleep(100)" before closing.
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    if (!wait_for_client)
+        ctx.conn.reset_on_close_if_unread();
+}
+
+} // namespace
+
+int end_with_fatal_error(const EndingContext& ctx, const std::string& message, int code, daemon::UpstreamSite site)
+{
+    const bool usable = connection_still_usable(code);
+    // Errors about the connection itself go only to the log: upstream points them at
+    // stderr ("Don't write errors on a dead socket"), which a daemon has closed.
+    ctx.report.set_can_send(usable || code == protocol::to_int(protocol::ExitCode::StreamIo));
+    ctx.conn.discard_unsent_data();
+    if (!message.empty())
+        ctx.report.emit(transfer::LogCode::Error, message);
+    const daemon::UpstreamRole role = ctx.am_sender ? daemon::UpstreamRole::Sender : daemon::UpstreamRole::Receiver;
+    ctx.report.emit(code == protocol::to_int(protocol::ExitCode::Vanished) ? transfer::LogCode::Warning
+                                                                           : transfer::LogCode::Error,
+                    daemon::rsync_error_line(code, site, role));
+    try {
+        exit_exchange(ctx, code, true);
+    } catch (const protocol::ProtocolError& e) {
+        spdlog::debug("session end: {}", e.what());
+    }
+    return code;
+}
+
+int end_after_completion(const EndingContext& ctx, int code, bool wait_for_client)
+{
+    try {
+        exit_exchange(ctx, code, true, wait_for_client);
+    } catch (const protocol::ProtocolError& e) {
+        spdlog::debug("session end: {}", e.what());
+    }
+    return code;
+}
+
+int end_after_peer_exit(const EndingContext& ctx, int code, daemon::UpstreamSite site)
+{
+    // The client is exiting: upstream's messages would only reach a closing socket.
+    ctx.report.set_can_send(false);
+    const daemon::UpstreamRole role = ctx.am_sender ? daemon::UpstreamRole::Sender : daemon::UpstreamRole::Receiver;
+    if (code != 0)
+        ctx.report.emit(transfer::LogCode::Error, daemon::rsync_error_line(code, site, role));
+    try {
+        exit_exchange(ctx, code, false);
+    } catch (const protocol::ProtocolError& e) {
+        spdlog::debug("session end: {}", e.what());
+    }
+    return code;
+}
+
+} // namespace ocr::worker
