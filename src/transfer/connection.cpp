@@ -124,24 +124,34 @@ void Connection::keepalive()
     pump(false);
 }
 
-int Connection::wait_ms() const
+Clock::time_point Connection::last_activity(bool need_input) const
+{
+    // Split, each thread sees only its own direction's clock (the other one is not ours
+    // to read); together, any movement counts.
+    if (split_)
+        return need_input ? last_in_ : last_out_;
+    return std::max(last_in_, last_out_);
+}
+
+int Connection::wait_ms(bool need_input) const
 {
     if (opt_.io_timeout.count() <= 0)
         return -1;
     const auto now = Clock::now();
     const auto lull = std::chrono::seconds((opt_.io_timeout.count() + 1) / 2);
-    const auto next_keepalive = last_out_ + lull;
-    const auto deadline = std::max(last_in_, last_out_) + opt_.io_timeout;
-    const auto soonest = std::min(next_keepalive, deadline);
+    const auto deadline = last_activity(need_input) + opt_.io_timeout;
+    auto soonest = deadline;
+    if (!(split_ && need_input))
+        soonest = std::min(soonest, last_out_ + lull);
     const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(soonest - now).count();
     return static_cast<int>(std::clamp<long long>(ms, 0, 60000));
 }
 
-void Connection::check_timeout()
+void Connection::check_timeout(bool need_input)
 {
     if (opt_.io_timeout.count() <= 0)
         return;
-    const auto idle = Clock::now() - std::max(last_in_, last_out_);
+    const auto idle = Clock::now() - last_activity(need_input);
     if (idle >= opt_.io_timeout)
         throw ProtocolError(ExitCode::Timeout,
                             std::string("[") + opt_.role + "] io timeout after " +
@@ -197,34 +207,38 @@ bool Connection::fill_raw(int timeout_ms)
 
 void Connection::pump(bool need_input)
 {
-    const std::size_t raw_before = raw_.size() - raw_pos_;
+    // Split, the reading thread never touches the output and the writing thread never
+    // touches the input.
+    const bool may_write = !(split_ && need_input);
+    const std::size_t raw_before = !split_ || need_input ? raw_.size() - raw_pos_ : 0;
     for (;;) {
-        const bool want_write = out_pos_ < out_.size();
+        const bool want_write = may_write && out_pos_ < out_.size();
         if (!want_write && (!need_input || raw_.size() - raw_pos_ > raw_before))
             break;
         short events = 0;
         if (want_write)
             events |= POLLOUT;
-        if (need_input || raw_.size() - raw_pos_ < kMaxBufferedInput)
+        if (need_input || (!split_ && raw_.size() - raw_pos_ < kMaxBufferedInput))
             events |= POLLIN;
         pollfd p{opt_.fd, events, 0};
-        const int n = ::poll(&p, 1, wait_ms());
+        const int n = ::poll(&p, 1, wait_ms(need_input));
         if (n < 0) {
             if (errno == EINTR)
                 continue;
             throw ProtocolError(ExitCode::SocketIo, std::string("poll: ") + std::strerror(errno));
         }
         if (n == 0) {
-            check_timeout();
-            // Waiting for the peer: tell it we are alive (only once multiplexing).
-            if (need_input && !want_write && mux_out_ && opt_.io_timeout.count() > 0) {
+            check_timeout(need_input);
+            // Waiting for the peer: tell it we are alive (only once multiplexing; a split
+            // reader leaves that to the writing thread).
+            if (need_input && !want_write && !split_ && mux_out_ && opt_.io_timeout.count() > 0) {
                 const auto lull = std::chrono::seconds((opt_.io_timeout.count() + 1) / 2);
                 if (Clock::now() - last_out_ >= lull)
                     out_ += protocol::encode_frame_header(protocol::MsgCode::Data, 0);
             }
             continue;
         }
-        if (p.revents & (POLLIN | POLLHUP | POLLERR)) {
+        if ((p.revents & (POLLIN | POLLHUP | POLLERR)) && (events & POLLIN)) {
             if (!fill_raw(0)) {
                 if (need_input)
                     throw ProtocolError(ExitCode::StreamIo,
@@ -300,19 +314,24 @@ void Connection::read_exact(std::span<std::byte> out)
     std::size_t done = 0;
     while (done < out.size()) {
         if (mux_in_ && frame_left_ == 0) {
-            // Our peer may be waiting for what we have buffered before it sends more.
-            stage_data_frames();
-            if (out_pos_ < out_.size())
-                pump(false);
+            // Our peer may be waiting for what we have buffered before it sends more
+            // (when split, the writing thread flushes its own output).
+            if (!split_) {
+                stage_data_frames();
+                if (out_pos_ < out_.size())
+                    pump(false);
+            }
             take_messages_until_data();
         }
         std::size_t avail = raw_.size() - raw_pos_;
         if (mux_in_)
             avail = std::min(avail, frame_left_);
         if (avail == 0) {
-            stage_data_frames();
-            if (out_pos_ < out_.size())
-                pump(false);
+            if (!split_) {
+                stage_data_frames();
+                if (out_pos_ < out_.size())
+                    pump(false);
+            }
             pump(true);
             continue;
         }

@@ -51,6 +51,11 @@ public:
     /// @brief Stops demultiplexing input (pre-31 --files-from arrives unframed).
     void stop_mux_in();
     void set_handler(MessageHandler* handler) noexcept { handler_ = handler; }
+    /// @brief From now on one thread reads and another writes (a push: upstream's receiver
+    ///        process reads the socket while its generator process writes it). Reading then
+    ///        never flushes output and writing never reads ahead; each side times out on its
+    ///        own direction only. Call before the second thread starts.
+    void split_directions() noexcept { split_ = true; }
     /// @brief Changes the I/O timeout (0: none), e.g. for the wait at the end of a session.
     void set_io_timeout(std::chrono::seconds timeout) noexcept { opt_.io_timeout = timeout; }
 
@@ -89,14 +94,16 @@ private:
     void pump(bool need_input);
     bool fill_raw(int timeout_ms);
     void take_messages_until_data();
-    [[nodiscard]] int wait_ms() const;
-    void check_timeout();
+    [[nodiscard]] int wait_ms(bool need_input) const;
+    void check_timeout(bool need_input);
+    [[nodiscard]] std::chrono::steady_clock::time_point last_activity(bool need_input) const;
     void throttle(std::size_t bytes);
 
     Options opt_;
     MessageHandler* handler_ = nullptr;
     bool mux_out_ = false;
     bool mux_in_ = false;
+    bool split_ = false;
 
     // Input: raw socket bytes, and how much of the current MSG_DATA frame is left.
     std::string raw_;
