@@ -40,6 +40,37 @@ std::string int32_payload(std::int32_t v)
     return p;
 }
 
+// The range upstream names in its index errors: from the oldest live list's parent slot to
+// the newest list's last entry (rsync.c:flist_for_ndx), or 0 - -1 when no list is live.
+// The live lists cover one contiguous run of indexes at or above -1: walk up to its start
+// (only on this fatal path), then search for its end.
+std::pair<std::int32_t, std::int32_t> live_index_range(const SenderFileLists& lists)
+{
+    if (lists.live_lists() == 0)
+        return {0, -1};
+    std::int64_t first = -1;
+    while (first <= INT32_MAX && !lists.valid(static_cast<std::int32_t>(first)))
+        ++first;
+    if (first > INT32_MAX)
+        return {0, -1};
+    std::int64_t lo = first;
+    std::int64_t hi = static_cast<std::int64_t>(INT32_MAX) + 1; // the end lies in [lo, hi)
+    while (hi - lo > 1) {
+        const std::int64_t mid = lo + (hi - lo) / 2;
+        if (lists.valid(static_cast<std::int32_t>(mid)))
+            lo = mid;
+        else
+            hi = mid;
+    }
+    return {static_cast<std::int32_t>(first), static_cast<std::int32_t>(lo)};
+}
+
+// Upstream io.c:read_a_msg's "[%s%s]": who_am_i() plus "/inc" with incremental recursion.
+std::string who_tag(bool inc_recurse)
+{
+    return inc_recurse ? "sender/inc" : "sender";
+}
+
 std::int32_t int32_from(std::string_view p)
 {
     return static_cast<std::int32_t>(static_cast<std::uint32_t>(static_cast<unsigned char>(p[0])) |
@@ -135,17 +166,46 @@ void Sender::on_message(protocol::MsgCode code, std::string_view payload)
         throw PeerExit{val};
     }
     case MsgCode::Info:
-    case MsgCode::Error:
-    case MsgCode::ErrorXfer:
-    case MsgCode::Warning:
-        // The client's own messages end up in our log, like upstream's rwrite.
-        s_.report.emit(LogCode::Log, std::string(payload));
+        s_.report.emit(LogCode::Info, payload);
         return;
-    default:
+    case MsgCode::Error:
+        s_.report.emit(LogCode::Error, payload);
+        return;
+    case MsgCode::ErrorXfer:
+        s_.report.emit(LogCode::ErrorXfer, payload);
+        return;
+    case MsgCode::Warning:
+        // Upstream io.c:read_a_msg hands the client's messages to rwrite, which on a
+        // server logs them and passes them back to the client.
+        s_.report.emit(LogCode::Warning, payload);
+        return;
+    case MsgCode::NoSend:
+        if (payload.size() != 4)
+            break;
+        // Upstream io.c:read_a_msg: a sender (not being the generator) passes it on.
+        s_.conn.send_message(MsgCode::NoSend, payload);
+        return;
+    case MsgCode::Deleted:
+        // Upstream logs a peer's deletion (log_delete), which for a sending daemon adds
+        // nothing the client or the transfer sees; accept it as upstream does.
+        return;
+    case MsgCode::Redo:
+    case MsgCode::Stats:
+    case MsgCode::IoTimeout:
+    case MsgCode::ErrorSocket:
+    case MsgCode::ErrorUtf8:
+    case MsgCode::Client:
+    case MsgCode::Log:
         break;
+    default:
+        throw ProtocolError(ExitCode::StreamIo,
+                            "unexpected tag " + std::to_string(static_cast<int>(code)) + " [" + who_tag(opt_.flist.inc_recurse) + "]",
+                            protocol::UpstreamSite{"io.c", 1896});
     }
-    throw ProtocolError(ExitCode::StreamIo, "invalid multi-message " + std::to_string(static_cast<int>(code)) + ":" +
-                                                std::to_string(payload.size()) + " [sender]");
+    throw ProtocolError(ExitCode::StreamIo,
+                        "invalid multi-message " + std::to_string(static_cast<int>(code)) + ":" +
+                            std::to_string(payload.size()) + " [" + who_tag(opt_.flist.inc_recurse) + "]",
+                        protocol::UpstreamSite{"io.c", 1799});
 }
 
 void Sender::successful_send(std::int32_t ndx)
@@ -154,6 +214,14 @@ void Sender::successful_send(std::int32_t ndx)
     // still the one we sent (upstream sender.c:successful_send).
     if (!opt_.remove_source_files)
         return;
+    if (!flists_.valid(ndx)) {
+        // Upstream sender.c:successful_send looks the index up with flist_for_ndx.
+        const auto [first, last] = live_index_range(flists_);
+        throw ProtocolError(ExitCode::Protocol,
+                            "File-list index " + std::to_string(ndx) + " not in " + std::to_string(first) + " - " +
+                                std::to_string(last) + " (successful_send) [sender]",
+                            protocol::UpstreamSite{"rsync.c", 982});
+    }
     SentFile* f = flists_.find(ndx);
     if (!f || !protocol::is_regular(f->entry.mode))
         return;
@@ -177,10 +245,18 @@ bool Sender::read_request(std::int32_t& ndx, std::uint32_t& iflags, std::uint8_t
     const int protocol = opt_.flist.protocol;
     for (;;) {
         ndx = ndx_in_.get(s_.conn);
-        if (ndx >= 0)
-            break;
         if (ndx == protocol::kNdxDone)
             return false;
+        if (ndx >= 0) {
+            iflags = protocol >= 29 ? protocol::get_u16(s_.conn) : (kItemTransfer | kItemMissingData);
+            // Upstream rsync.c:read_ndx_and_attrs: a protocol-29 peer's keep-alive is the
+            // index just past the (only) list with ITEM_IS_NEW alone.
+            if (protocol < 30 && iflags == kItemIsNew && ndx > 0 && !flists_.valid(ndx) && flists_.valid(ndx - 1)) {
+                s_.conn.keepalive();
+                continue;
+            }
+            break;
+        }
         if (ndx == protocol::kNdxDelStats) {
             // Deletion statistics: a sending server echoes them (main.c:read_del_stats).
             std::string record;
@@ -190,13 +266,21 @@ bool Sender::read_request(std::int32_t& ndx, std::uint32_t& iflags, std::uint8_t
             s_.conn.write(record);
             continue;
         }
-        throw ProtocolError(ExitCode::Protocol, "Invalid file index: " + std::to_string(ndx) + " (-1 - " +
-                                                    std::to_string(-1) + ") [sender]");
+        // Upstream rsync.c:read_ndx_and_attrs names the last index of the newest list.
+        throw ProtocolError(ExitCode::Protocol,
+                            "Invalid file index: " + std::to_string(ndx) + " (-1 - " +
+                                std::to_string(live_index_range(flists_).second) + ") [sender]",
+                            protocol::UpstreamSite{"rsync.c", 353});
     }
-    iflags = protocol >= 29 ? protocol::get_u16(s_.conn) : (kItemTransfer | kItemMissingData);
     SentFile* f = flists_.find(ndx);
-    if (!f)
-        throw ProtocolError(ExitCode::Protocol, "Invalid file index: " + std::to_string(ndx) + " [sender]");
+    if (!f) {
+        // Upstream rsync.c:flist_for_ndx.
+        const auto [first, last] = live_index_range(flists_);
+        throw ProtocolError(ExitCode::Protocol,
+                            "File-list index " + std::to_string(ndx) + " not in " + std::to_string(first) + " - " +
+                                std::to_string(last) + " (read_ndx_and_attrs) [sender]",
+                            protocol::UpstreamSite{"rsync.c", 982});
+    }
     basis_type = kBasisFname;
     if (iflags & kItemBasisTypeFollows)
         basis_type = protocol::get_byte(s_.conn);
@@ -204,8 +288,9 @@ bool Sender::read_request(std::int32_t& ndx, std::uint32_t& iflags, std::uint8_t
     if (iflags & kItemXnameFollows)
         xname = protocol::get_vstring(s_.conn, protocol::kMaxPathLen - 1);
     if ((iflags & kItemTransfer) && !protocol::is_regular(f->entry.mode))
-        throw ProtocolError(ExitCode::Protocol, "received request to transfer non-regular file: " +
-                                                    std::to_string(ndx) + " [sender]");
+        throw ProtocolError(ExitCode::Protocol,
+                            "received request to transfer non-regular file: " + std::to_string(ndx) + " [sender]",
+                            protocol::UpstreamSite{"rsync.c", 442});
     return true;
 }
 
@@ -370,7 +455,8 @@ void Sender::send_files()
             continue;
         }
         if (phase_ == 2)
-            throw ProtocolError(ExitCode::Protocol, "got transfer request in phase 2 [sender]");
+            throw ProtocolError(ExitCode::Protocol, "got transfer request in phase 2 [sender]",
+                                protocol::UpstreamSite{"sender.c", 607});
         const bool redo = file->sent;
         ++xferred_files_;
         if (opt_.dry_run) {
@@ -432,7 +518,8 @@ void Sender::read_final_goodbye()
         }
     }
     if (i != protocol::kNdxDone)
-        throw ProtocolError(ExitCode::Protocol, "Invalid packet at end of run (" + std::to_string(i) + ") [sender]");
+        throw ProtocolError(ExitCode::Protocol, "Invalid packet at end of run (" + std::to_string(i) + ") [sender]",
+                            protocol::UpstreamSite{"main.c", 947});
 }
 
 SenderResult Sender::run(const WireFilterParams& wire)

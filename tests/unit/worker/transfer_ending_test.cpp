@@ -1,0 +1,271 @@
+// SPDX-License-Identifier: MIT
+// Tests of how a transfer session ends: the frames each ending writes and how long it
+// waits for the client.
+#include "worker/transfer_ending.hpp"
+
+#include "daemon/upstream_text.hpp"
+#include "protocol/exit_code.hpp"
+#include "protocol/mux.hpp"
+#include "protocol/wire.hpp"
+
+#include <gtest/gtest.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+namespace ocr::worker {
+namespace {
+
+using protocol::MsgCode;
+using Frames = std::vector<std::pair<MsgCode, std::string>>;
+
+std::string int32_le(std::int32_t v)
+{
+    std::string s;
+    protocol::put_i32(s, v);
+    return s;
+}
+
+// A session socket whose far end the test plays.
+class Session {
+public:
+    explicit Session(int protocol, bool am_sender = true, int timeout_s = 0)
+    {
+        int sv[2];
+        EXPECT_EQ(::socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+        ours_ = sv[0];
+        theirs_ = sv[1];
+        timeval tv{5, 0};
+        ::setsockopt(theirs_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+        conn_.emplace(transfer::Connection::Options{ours_, std::chrono::seconds(timeout_s), 0,
+                                                    am_sender ? "sender" : "receiver", {}});
+        conn_->start_mux_out();
+        if (protocol >= 30)
+            conn_->start_mux_in();
+        report_.emplace(*conn_, protocol, am_sender ? "sender" : "receiver",
+                        [this](transfer::Reporter::LogLevel, std::string_view line) { log_.emplace_back(line); });
+        report_->set_can_send(true);
+        ctx_.emplace(EndingContext{*conn_, *report_, protocol, am_sender, std::chrono::seconds(timeout_s)});
+    }
+    ~Session()
+    {
+        ctx_.reset();
+        report_.reset();
+        conn_.reset();
+        if (ours_ >= 0)
+            ::close(ours_);
+        ::close(theirs_);
+    }
+    Session(const Session&) = delete;
+    Session& operator=(const Session&) = delete;
+
+    const EndingContext& ctx() const { return *ctx_; }
+    transfer::Connection& conn() { return *conn_; }
+    const std::vector<std::string>& log() const { return log_; }
+
+    void client_write(const std::string& bytes) const
+    {
+        ASSERT_EQ(::send(theirs_, bytes.data(), bytes.size(), MSG_NOSIGNAL), static_cast<ssize_t>(bytes.size()));
+    }
+    void client_close_write() const { ::shutdown(theirs_, SHUT_WR); }
+
+    // Ends our side (as the worker's exit does) and returns every frame the client got.
+    Frames close_and_read()
+    {
+        conn_.reset();
+        ::close(ours_);
+        ours_ = -1;
+        std::string raw;
+        char buf[4096];
+        for (;;) {
+            const ssize_t n = ::read(theirs_, buf, sizeof buf);
+            if (n <= 0)
+                break;
+            raw.append(buf, static_cast<std::size_t>(n));
+        }
+        Frames frames;
+        std::size_t pos = 0;
+        while (raw.size() - pos >= 4) {
+            const auto head = protocol::decode_frame_header(reinterpret_cast<const std::uint8_t*>(raw.data() + pos));
+            EXPECT_TRUE(head);
+            if (!head || raw.size() - pos - 4 < head->length)
+                break;
+            frames.emplace_back(head->code, raw.substr(pos + 4, head->length));
+            pos += 4 + head->length;
+        }
+        EXPECT_EQ(pos, raw.size());
+        return frames;
+    }
+    // Whether the client's read ended with a reset rather than an orderly close.
+    bool client_sees_reset()
+    {
+        conn_.reset();
+        ::close(ours_);
+        ours_ = -1;
+        char buf[4096];
+        for (;;) {
+            const ssize_t n = ::read(theirs_, buf, sizeof buf);
+            if (n > 0)
+                continue;
+            return n < 0 && errno == ECONNRESET;
+        }
+    }
+
+private:
+    int ours_ = -1;
+    int theirs_ = -1;
+    std::optional<transfer::Connection> conn_;
+    std::optional<transfer::Reporter> report_;
+    std::optional<EndingContext> ctx_;
+    std::vector<std::string> log_;
+};
+
+const daemon::UpstreamSite kSite{"rsync.c", 353};
+
+std::string error_line(int code, daemon::UpstreamRole role = daemon::UpstreamRole::Sender)
+{
+    return daemon::rsync_error_line(code, kSite, role);
+}
+
+// Verifies that at protocol 31 a sender's fatal error sends the message, the error line
+// and MSG_ERROR_EXIT, then reads until the client answers with its own MSG_ERROR_EXIT.
+TEST(TransferEnding, FatalErrorProtocol31)
+{
+    Session s(31);
+    s.client_write(protocol::encode_frame(MsgCode::Data, "junk") + protocol::encode_frame(MsgCode::ErrorExit, ""));
+    EXPECT_EQ(end_with_fatal_error(s.ctx(), "Invalid file index: 9 (-1 - 3) [sender]\n", 2, kSite), 2);
+    const Frames frames = s.close_and_read();
+    const Frames expected{{MsgCode::Error, "Invalid file index: 9 (-1 - 3) [sender]\n"},
+                          {MsgCode::Error, error_line(2)},
+                          {MsgCode::ErrorExit, int32_le(2)}};
+    EXPECT_EQ(frames, expected);
+    EXPECT_EQ(error_line(2), "rsync error: protocol incompatibility (code 2) at rsync.c(353) [sender=3.5.0]\n");
+}
+
+// Verifies that data written but not yet sent is dropped by a fatal error, only the
+// messages reach the client.
+TEST(TransferEnding, FatalErrorDropsUnsentData)
+{
+    Session s(31);
+    s.conn().write("half-built output");
+    s.client_close_write();
+    end_with_fatal_error(s.ctx(), "boom\n", 2, kSite);
+    for (const auto& [code, payload] : s.close_and_read())
+        EXPECT_NE(code, MsgCode::Data) << payload;
+}
+
+// Verifies that below protocol 31 a sender sends no MSG_ERROR_EXIT and does not wait, and
+// that protocol 29 errors travel as MSG_ERROR_XFER.
+TEST(TransferEnding, FatalErrorProtocol29And30)
+{
+    for (const int protocol : {29, 30}) {
+        Session s(protocol);
+        const auto start = std::chrono::steady_clock::now();
+        end_with_fatal_error(s.ctx(), "oops\n", 2, kSite);
+        // No wait for the client: it has not closed, so a wait would take the 60 s default.
+        EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(3));
+        s.conn().flush();
+        const MsgCode tag = protocol >= 30 ? MsgCode::Error : MsgCode::ErrorXfer;
+        const Frames expected{{tag, "oops\n"}, {tag, error_line(2)}};
+        EXPECT_EQ(s.close_and_read(), expected) << protocol;
+    }
+}
+
+// Verifies that a receiver sends MSG_ERROR_EXIT whatever the protocol.
+TEST(TransferEnding, ReceiverSendsErrorExitAt30)
+{
+    Session s(30, false);
+    s.client_write(protocol::encode_frame(MsgCode::ErrorExit, int32_le(2)));
+    end_with_fatal_error(s.ctx(), "", 11, kSite);
+    const Frames expected{{MsgCode::Error, error_line(11, daemon::UpstreamRole::Receiver)},
+                          {MsgCode::ErrorExit, int32_le(11)}};
+    EXPECT_EQ(s.close_and_read(), expected);
+}
+
+// Verifies that socket, stream and timeout codes send no MSG_ERROR_EXIT (the connection is
+// considered gone) and do not wait.
+TEST(TransferEnding, NoErrorExitForConnectionCodes)
+{
+    for (const int code : {10, 12, 30}) {
+        Session s(31);
+        const auto start = std::chrono::steady_clock::now();
+        end_with_fatal_error(s.ctx(), "", code, kSite);
+        EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(3));
+        s.conn().flush();
+        for (const auto& [c, payload] : s.close_and_read())
+            EXPECT_NE(c, MsgCode::ErrorExit) << code;
+    }
+}
+
+// Verifies that the wait after MSG_ERROR_EXIT ends when the client closes.
+TEST(TransferEnding, WaitEndsAtClientEof)
+{
+    Session s(31);
+    s.client_write(protocol::encode_frame(MsgCode::Data, "late data"));
+    s.client_close_write();
+    const auto start = std::chrono::steady_clock::now();
+    EXPECT_EQ(end_after_completion(s.ctx(), 23), 23);
+    EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(3));
+    const Frames expected{{MsgCode::ErrorExit, int32_le(23)}};
+    EXPECT_EQ(s.close_and_read(), expected);
+}
+
+// Verifies that a clean completion sends nothing but flushes what is pending.
+TEST(TransferEnding, CompletionWithZeroOnlyFlushes)
+{
+    Session s(31);
+    s.conn().write("stats");
+    EXPECT_EQ(end_after_completion(s.ctx(), 0), 0);
+    const Frames expected{{MsgCode::Data, "stats"}};
+    EXPECT_EQ(s.close_and_read(), expected);
+}
+
+// Verifies that below protocol 31 a sender's non-zero completion sends no MSG_ERROR_EXIT.
+TEST(TransferEnding, CompletionProtocol30SendsNoErrorExit)
+{
+    Session s(30);
+    EXPECT_EQ(end_after_completion(s.ctx(), 24), 24);
+    s.conn().flush();
+    EXPECT_TRUE(s.close_and_read().empty());
+}
+
+// Verifies that an ending that abandoned its input resets the connection when the client
+// sent bytes that were never read.
+TEST(TransferEnding, AbandonedInputResetsConnection)
+{
+    Session s(31);
+    s.client_write(protocol::encode_frame(MsgCode::Data, "unread request"));
+    EXPECT_EQ(end_after_completion(s.ctx(), 0, false), 0);
+    EXPECT_TRUE(s.client_sees_reset());
+}
+
+// Verifies that an abandoned input with nothing unread closes normally.
+TEST(TransferEnding, AbandonedInputWithoutUnreadBytesCloses)
+{
+    Session s(31);
+    EXPECT_EQ(end_after_completion(s.ctx(), 0, false), 0);
+    EXPECT_FALSE(s.client_sees_reset());
+}
+
+// Verifies that after the client's MSG_ERROR_EXIT the exit is logged, not sent, and at 31+
+// the session reads on until the client closes.
+TEST(TransferEnding, PeerExitIsLoggedNotSent)
+{
+    Session s(31);
+    s.client_close_write();
+    EXPECT_EQ(end_after_peer_exit(s.ctx(), 23, {"io.c", 1892}), 23);
+    EXPECT_TRUE(s.close_and_read().empty());
+    ASSERT_EQ(s.log().size(), 1u);
+    EXPECT_EQ(s.log()[0], "rsync error: some files/attrs were not transferred (see previous errors) (code 23) at "
+                          "io.c(1892) [sender=3.5.0]");
+}
+
+} // namespace
+} // namespace ocr::worker
