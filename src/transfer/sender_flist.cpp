@@ -127,6 +127,7 @@ SenderFileLists::SenderFileLists(const SenderOptions& options, Services services
       encoder_(options.flist, s_.user_name, s_.group_name)
 {
     pathnames_.emplace_back();
+    pathname_index_.emplace(std::string(), 0);
 }
 
 std::uint32_t SenderFileLists::intern_pathname(const std::string& p)
@@ -134,11 +135,10 @@ std::uint32_t SenderFileLists::intern_pathname(const std::string& p)
     // Consecutive arguments usually share their directory: reuse the last one.
     if (pathnames_.back() == p)
         return static_cast<std::uint32_t>(pathnames_.size() - 1);
-    for (std::size_t i = 0; i < pathnames_.size(); ++i)
-        if (pathnames_[i] == p)
-            return static_cast<std::uint32_t>(i);
-    pathnames_.push_back(p);
-    return static_cast<std::uint32_t>(pathnames_.size() - 1);
+    const auto [it, added] = pathname_index_.try_emplace(p, static_cast<std::uint32_t>(pathnames_.size()));
+    if (added)
+        pathnames_.push_back(p);
+    return it->second;
 }
 
 void SenderFileLists::change_pathname(const std::string& dir)
@@ -240,8 +240,17 @@ int SenderFileLists::link_stat(const std::string& name, struct stat& st, bool fo
     const std::string path = join(name);
     if (opt_.links.copy_links || force_copy_links_)
         return s_.fs.stat_through_link(path, st, stat_anchor_for(name));
-    if (s_.fs.stat(path, st, false) != 0)
+    // An entry of the directory being read is looked up through that directory's handle
+    // (confined when it was opened): one syscall per name instead of reopening the parent.
+    if (scan_fd_ >= 0 && scan_dir_ && name.size() > scan_dir_->size() &&
+        name.compare(0, scan_dir_->size(), *scan_dir_) == 0 &&
+        name.find('/', scan_dir_->size()) == std::string::npos) {
+        const std::string leaf = name.substr(scan_dir_->size());
+        if (::fstatat(scan_fd_, leaf.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0)
+            return -1;
+    } else if (s_.fs.stat(path, st, false) != 0) {
         return -1;
+    }
     if (follow_dirlinks && S_ISLNK(st.st_mode)) {
         struct stat target{};
         if (s_.fs.stat_through_link(path, target, stat_anchor_for(name)) == 0 && S_ISDIR(target.st_mode))
@@ -442,6 +451,7 @@ void SenderFileLists::send_directory(const std::string& dir, Flags flags)
     child.top_dir = false;
     // Upstream stats each entry through the open directory (scan_link_stat's scan_dirfd).
     scan_dir_ = prefix;
+    scan_fd_ = fd.get();
     for (const std::string& name : *names) {
         if (prefix.size() + name.size() >= kMaxPath) {
             s_.report.add_io_error(kIoErrorGeneral);
@@ -453,6 +463,7 @@ void SenderFileLists::send_directory(const std::string& dir, Flags flags)
         send_file_name(prefix + name, nullptr, child, FilterLevel::All);
     }
     scan_dir_.reset();
+    scan_fd_ = -1;
     // Without incremental recursion, upstream descends right away, depth first, after
     // sending this directory's own entries.
     if (opt_.recurse && !flags.divert_dirs) {

@@ -21,6 +21,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 namespace ocr::transfer {
@@ -149,7 +150,10 @@ private:
     std::string out_;
 
     std::vector<std::string> pathnames_;
+    /// Index into pathnames_ by value: --files-from can name a directory per line.
+    std::unordered_map<std::string, std::uint32_t> pathname_index_;
     std::optional<std::string> scan_dir_; ///< the directory being read, with its '/' ("" for ".")
+    int scan_fd_ = -1;                    ///< its open handle while it is read (not owned)
     std::string base_dir_;              ///< --files-from: the directory names are relative to
     std::size_t files_from_pos_ = 0;    ///< --files-from=FILE: how far its content is read
     std::uint32_t cur_pathname_ = 0;
