@@ -87,7 +87,8 @@ def ocrsyncd_path() -> str:
                           "OCRSYNCD=/path/to/ocrsyncd, or OCR_TEST_TARGET=upstream.")
     if not (os.path.isfile(path) and os.access(path, os.X_OK)):
         raise DaemonError(f"ocrsyncd binary {path!r} does not exist or is not executable")
-    return path
+    # The daemon is started from another working directory: a relative path would break.
+    return os.path.abspath(path)
 
 
 def daemon_binary(kind: str) -> list[str]:
