@@ -18,9 +18,11 @@
 #include "daemon/auth.hpp"
 #include "daemon/config_package.hpp"
 #include "daemon/config_validate.hpp"
+#include "daemon/tls_material.hpp"
 #include "daemon/user_db.hpp"
 #include "frontend/listen_sockets.hpp"
 #include "frontend/server.hpp"
+#include "frontend/tls_check.hpp"
 
 #include <fcntl.h>
 #include <spdlog/spdlog.h>
@@ -33,6 +35,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
+#include <ctime>
 #include <thread>
 
 extern char** environ;
@@ -69,6 +72,26 @@ daemon::LoadResult load_checked(const daemon::LoadOptions& options, std::vector<
         problems.insert(problems.end(), unsupported.begin(), unsupported.end());
     }
     return r;
+}
+
+// Reads and checks the TLS files while we can still read them (root). nullopt with
+// @p errors set when they must not be served; @p warnings (expiry) are worth telling.
+std::optional<daemon::TlsMaterial> load_tls_material(const daemon::GlobalSettings& g, std::vector<std::string>& errors,
+                                                     std::vector<std::string>& warnings)
+{
+    std::string error;
+    auto material = daemon::read_tls_material(g, error);
+    if (!material) {
+        errors.push_back(error);
+        return std::nullopt;
+    }
+    auto check = frontend::check_tls_material(*material, g, std::time(nullptr));
+    warnings = std::move(check.warnings);
+    if (!check.errors.empty()) {
+        errors = std::move(check.errors);
+        return std::nullopt;
+    }
+    return material;
 }
 
 } // namespace
@@ -132,6 +155,20 @@ int run_daemon(const CommandLine& cl)
     // to it; the greeting lists only digests we can compute.
     (void)daemon::auth_digest_list();
 
+    // TLS files are read now, as the user who started us, and refused before anything binds.
+    std::optional<daemon::TlsMaterial> tls_material;
+    std::vector<std::string> tls_warnings;
+    if (daemon::tls_port_for(g) != 0) {
+        std::vector<std::string> tls_errors;
+        tls_material = load_tls_material(g, tls_errors, tls_warnings);
+        if (!tls_material) {
+            for (const auto& e : tls_errors)
+                std::fprintf(stderr, "%s\n", e.c_str());
+            std::fprintf(stderr, "refusing to start: the TLS certificate or key cannot be used\n");
+            return kExitSyntax;
+        }
+    }
+
     // 2. Logging. Upstream: --log-file wins over "log file"; without a file, syslog.
     LogTarget log;
     log.verbosity = cl.verbose;
@@ -161,6 +198,17 @@ int run_daemon(const CommandLine& cl)
     std::vector<frontend::ListenSocket> listeners;
     try {
         listeners = frontend::open_listen_sockets(spec);
+        if (const int tls_port = daemon::tls_port_for(g); tls_port != 0) {
+            frontend::ListenSpec tls_spec = spec;
+            tls_spec.port = tls_port;
+            if (!g.tls_address.empty())
+                tls_spec.address = g.tls_address;
+            for (auto& l : frontend::open_listen_sockets(tls_spec)) {
+                l.tls = true;
+                l.description += " (TLS)";
+                listeners.push_back(std::move(l));
+            }
+        }
     } catch (const std::exception& e) {
         std::fprintf(stderr, "%s\n", e.what());
         return kExitSocketIo;
@@ -185,6 +233,8 @@ int run_daemon(const CommandLine& cl)
     for (const auto& l : listeners)
         where += (where.empty() ? "" : ", ") + l.description;
     spdlog::info("ocrsyncd version {} starting, listening on port {} ({})", OCR_VERSION, spec.port, where);
+    for (const auto& w : tls_warnings)
+        spdlog::warn("{}", w);
     if (g.proxy_protocol && g.proxy_protocol_hosts.empty())
         spdlog::warn("\"proxy protocol = true\" but \"proxy protocol hosts\" is unset: all connections will be "
                      "rejected as untrusted proxy peers.  Set \"proxy protocol hosts\" to your trusted proxy's "
@@ -207,6 +257,7 @@ int run_daemon(const CommandLine& cl)
     if (spawner_pid == 0) {
         frontend_end.reset();
         listeners.clear();
+        tls_material.reset(); // the spawner re-reads the files on reload; it needs no copy
         pid_fd.reset();
         SpawnerSetup setup;
         setup.control = std::move(spawner_end);
@@ -224,6 +275,19 @@ int run_daemon(const CommandLine& cl)
                 if (out.problems.empty())
                     out.problems = "the configuration could not be loaded\n";
                 return out;
+            }
+            if (daemon::tls_port_for(r.config->globals()) != 0) {
+                std::vector<std::string> errors;
+                std::vector<std::string> warnings;
+                auto material = load_tls_material(r.config->globals(), errors, warnings);
+                for (const auto& w : warnings)
+                    spdlog::warn("{}", w);
+                if (!material) {
+                    for (const auto& e : errors)
+                        out.problems += e + "\n";
+                    return out;
+                }
+                out.tls_material = daemon::encode_tls_material(*material);
             }
             out.ok = true;
             out.package = daemon::encode_config_package(options, *r.config);
@@ -261,6 +325,7 @@ int run_daemon(const CommandLine& cl)
         so.socket_options_override = cl.sockopts.value_or("");
         so.environment = options.environment;
         so.cpu_count = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+        so.tls_material = std::move(tls_material);
         spdlog::debug("descriptor limit {}", fd_limit);
         frontend::Server server(std::move(listeners), config, std::move(frontend_end), so);
         server.run();

@@ -209,8 +209,11 @@ private:
             return;
         }
         UniqueFd memfd;
+        UniqueFd tls_memfd;
         try {
             memfd = make_sealed_memfd("ocrsyncd-config", outcome.package);
+            if (!outcome.tls_material.empty())
+                tls_memfd = make_sealed_memfd("ocrsyncd-tls", outcome.tls_material);
         } catch (const std::exception& e) {
             TlvWriter w;
             w.add(msg::kType, msg::kConfigFailed).add(msg::kText, e.what());
@@ -220,7 +223,13 @@ private:
         ++generation_;
         TlvWriter w;
         w.add(msg::kType, msg::kConfig).add_int(msg::kGeneration, static_cast<std::int64_t>(generation_));
-        send_to_frontend(s_.control.get(), w, {memfd.get()});
+        if (tls_memfd)
+            send_to_frontend(s_.control.get(), w, {memfd.get(), tls_memfd.get()});
+        else
+            send_to_frontend(s_.control.get(), w, {memfd.get()});
+        // Our copy of the key goes now; only the front-end keeps one.
+        tls_memfd.reset();
+        outcome.tls_material.assign(outcome.tls_material.size(), '\0');
         packages_[generation_] = std::move(memfd);
     }
 

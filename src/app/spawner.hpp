@@ -16,6 +16,8 @@ struct ReloadOutcome {
     bool ok = false;
     std::string package; ///< when ok
     std::string problems; ///< when not ok: one problem per line
+    /// Encoded TLS material for the front-end only (empty: TLS off); never given to workers.
+    std::string tls_material;
 };
 
 /// @brief What the spawner needs; it owns every descriptor given here.

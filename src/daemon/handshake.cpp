@@ -376,6 +376,15 @@ bool HandshakeMachine::on_module_line(const std::string& line)
         close();
         return false;
     }
+    if (module_->tls_only && !settings_.tls) {
+        // ocrsyncd "tls only": checked before access rules so a plain client learns nothing
+        // else about the module.
+        log("module " + module_->name + " requires TLS: plain connection from " + host + " (" + addr +
+            ") refused");
+        send("@ERROR: module " + module_->name + " requires TLS\n");
+        close();
+        return false;
+    }
     if (protocol_ < kMinProtocol) {
         // Listings work with any protocol, as upstream's do; transfers need 27 or later
         // here (upstream goes down to 20), so say so while the client can still show it.
@@ -463,6 +472,10 @@ void HandshakeMachine::start_auth()
         after_auth();
         return;
     }
+    if (settings_.tls_user) {
+        start_certificate_auth();
+        return;
+    }
     DigestNegotiation n = negotiate_auth_digest(client_digests_, protocol_);
     if (!n.digest) {
         send(n.error_line + "\n");
@@ -480,6 +493,29 @@ void HandshakeMachine::start_auth()
     challenge_ = make_auth_challenge(digest_, settings_.addr);
     send("@RSYNCD: AUTHREQD " + challenge_ + "\n");
     phase_ = Phase::AuthReply;
+}
+
+void HandshakeMachine::start_certificate_auth()
+{
+    // The certificate already proved who the client is, so only the "auth users" rules
+    // decide (a group rule may need NSS, hence the job).
+    run_job(Phase::AuthCheck, [this] {
+        auth_ = AuthResult{};
+        auth_.user = *settings_.tls_user;
+        const AuthRuleMatch rule = match_auth_rules(module_->auth_users, auth_.user, env_.groups());
+        const std::string prefix = "auth failed on module " + module_->name + " from " + log_host_ + " (" +
+                                   settings_.addr + ") for " + auth_.user + " (TLS client certificate): ";
+        if (!rule.matched) {
+            auth_.log_lines.push_back(prefix + "no matching rule");
+        } else if (rule.option == 'd') {
+            auth_.log_lines.push_back(prefix + "denied by rule");
+        } else {
+            auth_.ok = true;
+            auth_.access = (rule.option == 'r' || rule.option == 'w') ? rule.option : 0;
+            auth_.log_lines.push_back("TLS client certificate of " + auth_.user + " accepted for module " +
+                                      module_->name);
+        }
+    });
 }
 
 void HandshakeMachine::start_auth_check()

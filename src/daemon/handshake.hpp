@@ -97,6 +97,11 @@ public:
         /// The environment %VAR% references in values see; the machine adds the RSYNC_*
         /// variables upstream sets for the session (module name, host, user, ...).
         std::map<std::string, std::string, std::less<>> environment;
+        /// ocrsyncd: the connection came in over TLS (a "tls only" module needs this).
+        bool tls = false;
+        /// ocrsyncd: the user name a verified client certificate stands for ("tls user
+        /// from"); when set, "auth users" rules apply to it and no password is asked.
+        std::optional<std::string> tls_user;
     };
 
     HandshakeMachine(std::shared_ptr<const Config> config, Settings settings, HandshakeEnvironment& env);
@@ -162,6 +167,7 @@ private:
     void select_module();
     void after_access();
     void start_auth();
+    void start_certificate_auth();
     void start_auth_check();
     void after_auth();
     void after_module_check();

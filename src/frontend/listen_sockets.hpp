@@ -22,6 +22,7 @@ struct ListenSpec {
 struct ListenSocket {
     UniqueFd fd;
     std::string description;            ///< "0.0.0.0:873", "[::]:873"
+    bool tls = false;                   ///< a "tls port" socket: clients start with a TLS handshake
 };
 
 /// @brief Opens a socket per address getaddrinfo gives for @p spec (upstream

@@ -4,6 +4,12 @@
 #include "common/strings.hpp"
 #include "daemon/config_package.hpp"
 #include "daemon/host_lookup.hpp"
+#include "daemon/proxy_header.hpp"
+#include "frontend/tls_context.hpp"
+#include "frontend/tls_relay.hpp"
+#include "frontend/tls_session_info.hpp"
+
+#include <openssl/err.h>
 
 #include <spdlog/spdlog.h>
 #include <sys/socket.h>
@@ -63,13 +69,36 @@ tcp protocol_of(int fd)
     return ss.ss_family == AF_INET6 ? tcp::v6() : tcp::v4();
 }
 
+// Reads a sealed memfd from the spawner (config package or TLS material).
+std::string read_package(int fd)
+{
+    std::string bytes;
+    std::array<char, 65536> buf;
+    off_t off = 0;
+    for (;;) {
+        const ssize_t n = ::pread(fd, buf.data(), buf.size(), off);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            throw std::runtime_error("cannot read a package from the spawner");
+        if (n == 0)
+            break;
+        bytes.append(buf.data(), static_cast<std::size_t>(n));
+        off += n;
+        if (bytes.size() > (256u << 20))
+            throw std::runtime_error("package from the spawner too large");
+    }
+    return bytes;
+}
+
 } // namespace
 
 // A named function rather than a capturing lambda in the coroutine body: GCC 12 mishandles
 // the destruction of such lambdas in coroutine frames.
-static void arm_deadline(asio::steady_timer& deadline, tcp::socket& socket, const std::string& addr, int seconds)
+static void arm_deadline(asio::steady_timer& deadline, tcp::socket& socket, const std::string& addr,
+                         asio::steady_timer::time_point when)
 {
-    deadline.expires_after(std::chrono::seconds(seconds));
+    deadline.expires_at(when);
     deadline.async_wait([&socket, addr](const boost::system::error_code& e) {
         if (e)
             return; // cancelled: the connection moved on or is gone
@@ -77,6 +106,27 @@ static void arm_deadline(asio::steady_timer& deadline, tcp::socket& socket, cons
         boost::system::error_code ignored;
         socket.close(ignored);
     });
+}
+
+// The whole handshake -- PROXY header, TLS and the daemon protocol up to the module line --
+// runs under the global deadline, counted from accept (upstream clientserver.c:start_daemon
+// arms it before reading the PROXY header; daemon_handshake_timeout).
+static int global_handshake_limit(const daemon::Config& config)
+{
+    const int limit = config.globals().handshake_timeout > 0 ? config.globals().handshake_timeout : 60;
+    const int t = config.defaults().timeout;
+    return (t > 0 && t < limit) ? t : limit;
+}
+
+static void log_tls_failure(const std::string& addr, const boost::system::error_code& ec)
+{
+    std::string reason = ec.message();
+    if (ec.category() == asio::error::get_ssl_category()) {
+        const char* r = ERR_reason_error_string(static_cast<unsigned long>(ec.value()));
+        if (r)
+            reason = r;
+    }
+    spdlog::info("TLS handshake with {} failed: {}", addr, reason);
 }
 
 WorkerPool::Limits Server::limits_for(const daemon::Config& config, int cpu_count)
@@ -101,7 +151,9 @@ Server::Server(std::vector<ListenSocket> listeners, std::shared_ptr<const daemon
                    },
                    [this](pid_t pid, int status) { pool_.worker_exited(pid, status); },
                    [this](std::uint64_t gen) { pool_.spawn_failed(gen); },
-                   [this](std::uint64_t gen, UniqueFd fd) { reload_arrived(gen, std::move(fd)); },
+                   [this](std::uint64_t gen, UniqueFd fd, UniqueFd tls) {
+                       reload_arrived(gen, std::move(fd), std::move(tls));
+                   },
                    [this](const std::string& text) {
                        reloading_ = false;
                        spdlog::error("configuration reload failed; keeping the current configuration:");
@@ -123,8 +175,19 @@ Server::Server(std::vector<ListenSocket> listeners, std::shared_ptr<const daemon
         auto acc = std::make_unique<tcp::acceptor>(io_);
         const tcp proto = protocol_of(l.fd.get());
         acc->assign(proto, l.fd.release());
-        acceptors_.push_back(std::move(acc));
+        acceptors_.push_back(Listener{std::move(acc), l.tls});
     }
+    if (options_.tls_material)
+        install_tls(*options_.tls_material, config_->globals());
+    // The key stays in the context only.
+    options_.tls_material.reset();
+}
+
+void Server::install_tls(const daemon::TlsMaterial& material, const daemon::GlobalSettings& g)
+{
+    // The privileged side checked the same bytes and settings, so this only fails when
+    // memory does; then the old context (if any) stays.
+    tls_context_ = make_tls_context(material, g);
 }
 
 Server::~Server()
@@ -137,8 +200,8 @@ void Server::run()
     pool_.set_capacity_listener([this] { update_accepting(); });
     spawner_.start();
     pool_.start();
-    for (auto& acc : acceptors_)
-        asio::co_spawn(io_, accept_loop(*acc), asio::detached);
+    for (auto& l : acceptors_)
+        asio::co_spawn(io_, accept_loop(l), asio::detached);
     wait_signals();
     arm_watchdog();
     notifier_.ready();
@@ -146,8 +209,9 @@ void Server::run()
     io_.run();
 }
 
-asio::awaitable<void> Server::accept_loop(tcp::acceptor& acceptor)
+asio::awaitable<void> Server::accept_loop(Listener& listener)
 {
+    tcp::acceptor& acceptor = *listener.acceptor;
     asio::steady_timer backoff(io_);
     for (;;) {
         if (stopping_)
@@ -172,12 +236,12 @@ asio::awaitable<void> Server::accept_loop(tcp::acceptor& acceptor)
         }
         ++connections_;
         ++handshakes_;
-        asio::co_spawn(io_, serve(std::move(socket), next_connection_id_++), asio::detached);
+        asio::co_spawn(io_, serve(std::move(socket), next_connection_id_++, listener.tls), asio::detached);
         update_accepting();
     }
 }
 
-asio::awaitable<void> Server::serve(tcp::socket socket, std::uint64_t id)
+asio::awaitable<void> Server::serve(tcp::socket socket, std::uint64_t id, bool tls)
 {
     // Undoes this connection's accounting however the coroutine ends, unless the session
     // went to a worker (then the pool's on_end callback does it).
@@ -196,13 +260,18 @@ asio::awaitable<void> Server::serve(tcp::socket socket, std::uint64_t id)
         }
     } scope{*this, std::nullopt, false};
 
+    const auto accepted_at = asio::steady_timer::clock_type::now();
     boost::system::error_code ec;
     const auto remote = socket.remote_endpoint(ec);
     if (ec)
         co_return;
-    const std::string addr = daemon::address_text(remote.data(), static_cast<socklen_t>(remote.size()));
+    std::string addr = daemon::address_text(remote.data(), static_cast<socklen_t>(remote.size()));
     const std::shared_ptr<const daemon::Config> config = config_;
     const std::uint64_t generation = generation_;
+    // Taken now: a reload during the handshake does not change this session's certificate.
+    const std::shared_ptr<ssl::context> tls_context = tls_context_;
+    if (tls && !tls_context)
+        co_return;
     {
         int one = 1;
         ::setsockopt(socket.native_handle(), SOL_SOCKET, SO_KEEPALIVE, &one, sizeof one);
@@ -215,12 +284,17 @@ asio::awaitable<void> Server::serve(tcp::socket socket, std::uint64_t id)
     }
 
     asio::steady_timer deadline(io_);
+    const auto global_deadline = accepted_at + std::chrono::seconds(global_handshake_limit(*config));
+    arm_deadline(deadline, socket, addr, global_deadline);
 
     try {
+        // Bytes read past the PROXY header: the start of the greeting or of the TLS hello.
+        std::string early;
+        if (config->globals().proxy_protocol && !co_await read_proxy_header(socket, *config, addr, early))
+            co_return;
+
         std::string host(daemon::kUndeterminedHost);
         if (config->defaults().reverse_lookup) {
-            const int limit = config->globals().handshake_timeout > 0 ? config->globals().handshake_timeout : 60;
-            arm_deadline(deadline, socket, addr, limit);
             daemon::ClientName name;
             std::function<void()> lookup = [&name, &addr] { name = daemon::lookup_client_name(addr); };
             co_await asio::co_spawn(blocking_pool_, run_blocking_job(std::move(lookup)), asio::use_awaitable);
@@ -231,14 +305,39 @@ asio::awaitable<void> Server::serve(tcp::socket socket, std::uint64_t id)
                 co_return;
         }
 
+        std::optional<TlsStream> tls_stream;
+        std::optional<std::string> tls_user;
+        if (tls) {
+            tls_stream.emplace(socket, *tls_context);
+            co_await tls_stream->async_handshake(ssl::stream_base::server, asio::buffer(early),
+                                                 asio::redirect_error(asio::use_awaitable, ec));
+            early.clear();
+            if (ec) {
+                // A failed handshake costs a log line and nothing else.
+                if (socket.is_open())
+                    log_tls_failure(addr, ec);
+                socket.close(ec);
+                co_return;
+            }
+            const TlsSessionInfo info = describe_tls_session(tls_stream->native_handle(), config->globals().tls_user_from);
+            spdlog::info("TLS session from {} ({}): {} {}, {}", host, addr, info.version, info.cipher,
+                         info.subject ? "client certificate " + *info.subject : std::string("no client certificate"));
+            tls_user = info.user;
+        }
+        ClientIo io{socket, tls_stream ? &*tls_stream : nullptr};
+
         daemon::HandshakeMachine::Settings settings;
         settings.addr = addr;
         settings.host = host;
         settings.connection_id = id;
         settings.config_generation = generation;
         settings.environment = options_.environment;
+        settings.tls = tls;
+        settings.tls_user = tls_user;
         daemon::HandshakeMachine machine(config, std::move(settings), env_);
         machine.start();
+        if (!early.empty())
+            machine.feed(early);
         unsigned serial = 0;
         // Lives in every connection's coroutine frame: handshake lines are short, so a
         // small buffer keeps thousands of idle connections cheap.
@@ -248,19 +347,21 @@ asio::awaitable<void> Server::serve(tcp::socket socket, std::uint64_t id)
                 log_line(l);
             scope.slot = machine.claimed_module();
             if (machine.deadline_serial() != serial) {
+                // The first deadline counts from accept; later ones (module known, args)
+                // from now, as upstream re-arms them.
+                const auto from = serial == 0 ? accepted_at : asio::steady_timer::clock_type::now();
                 serial = machine.deadline_serial();
-                arm_deadline(deadline, socket, addr, machine.deadline_seconds());
+                arm_deadline(deadline, socket, addr, from + std::chrono::seconds(machine.deadline_seconds()));
             }
             const std::string out = machine.take_output();
             if (!out.empty()) {
-                co_await asio::async_write(socket, asio::buffer(out), asio::redirect_error(asio::use_awaitable, ec));
+                co_await io.write(asio::buffer(out), ec);
                 if (ec)
                     co_return;
             }
             switch (machine.step()) {
             case daemon::HandshakeMachine::Step::NeedInput: {
-                const std::size_t n = co_await socket.async_read_some(
-                    asio::buffer(buf), asio::redirect_error(asio::use_awaitable, ec));
+                const std::size_t n = co_await io.read_some(asio::buffer(buf), ec);
                 if (ec == asio::error::eof)
                     machine.feed_eof();
                 else if (ec)
@@ -279,21 +380,41 @@ asio::awaitable<void> Server::serve(tcp::socket socket, std::uint64_t id)
             }
             case daemon::HandshakeMachine::Step::Dispatch: {
                 deadline.cancel();
-                PendingSession session{std::move(socket), machine.take_session(), {}};
+                PendingSession session{UniqueFd(), machine.take_session(), {}};
                 session.descriptor.handshake_deadline_ms = monotonic_ms();
-                session.on_end = [this, slot = machine.claimed_module()] {
-                    if (slot)
-                        release_slot(*slot);
-                    connection_ended();
-                };
+                const std::optional<std::string> slot = machine.claimed_module();
                 scope.handed_off = true;
                 --handshakes_;
+                if (!tls_stream) {
+                    session.connection.reset(socket.release(ec));
+                    session.on_end = [this, slot] {
+                        if (slot)
+                            release_slot(*slot);
+                        connection_ended();
+                    };
+                    pool_.submit(std::move(session));
+                    co_return;
+                }
+                // TLS: the worker gets one end of a socketpair and we relay. The connection
+                // is over when both the worker and the relay are.
+                asio::local::stream_protocol::socket local(io_);
+                asio::local::stream_protocol::socket remote_end(io_);
+                asio::local::connect_pair(local, remote_end);
+                session.connection.reset(remote_end.release());
+                auto parts = std::make_shared<int>(2);
+                session.on_end = [this, slot, parts] {
+                    if (--*parts == 0)
+                        session_over(slot);
+                };
                 pool_.submit(std::move(session));
+                co_await relay_tls(*tls_stream, local);
+                if (--*parts == 0)
+                    session_over(slot);
                 co_return;
             }
             case daemon::HandshakeMachine::Step::Close:
                 deadline.cancel();
-                co_await close_connection(socket, machine.close_action());
+                co_await close_connection(io, machine.close_action());
                 co_return;
             }
         }
@@ -302,7 +423,53 @@ asio::awaitable<void> Server::serve(tcp::socket socket, std::uint64_t id)
     }
 }
 
-asio::awaitable<void> Server::close_connection(tcp::socket& socket, const daemon::CloseAction& how)
+void Server::session_over(const std::optional<std::string>& slot)
+{
+    if (slot)
+        release_slot(*slot);
+    connection_ended();
+}
+
+asio::awaitable<bool> Server::read_proxy_header(tcp::socket& socket, const daemon::Config& config, std::string& addr,
+                                                std::string& early)
+{
+    // Only listed peers may speak for someone else; with the option on, everyone else is
+    // turned away (upstream clientserver.c:proxy_peer_allowed).
+    daemon::AccessDecision trusted;
+    const std::string& hosts = config.globals().proxy_protocol_hosts;
+    std::function<void()> check = [this, &trusted, &hosts, &addr] {
+        trusted = daemon::check_proxy_protocol_peer(hosts, addr, env_.resolver());
+    };
+    co_await asio::co_spawn(blocking_pool_, run_blocking_job(std::move(check)), asio::use_awaitable);
+    for (const auto& l : trusted.log_lines)
+        spdlog::info("{}", l);
+    if (!trusted.allowed) {
+        spdlog::info("proxy protocol rejected from untrusted peer {} ({})", daemon::kUndeterminedHost, addr);
+        co_return false;
+    }
+    std::array<char, 512> buf;
+    boost::system::error_code ec;
+    for (;;) {
+        const std::size_t n = co_await socket.async_read_some(asio::buffer(buf), asio::redirect_error(asio::use_awaitable, ec));
+        if (ec)
+            co_return false; // EOF, a reset or the deadline
+        early.append(buf.data(), n);
+        const daemon::ProxyParse p = daemon::parse_proxy_header(early);
+        if (p.status == daemon::ProxyParse::Status::NeedMore)
+            continue;
+        if (p.status == daemon::ProxyParse::Status::Invalid) {
+            // Upstream closes without a word to the client; the log line is ours.
+            spdlog::info("bad PROXY protocol header from {}: {}", addr, p.reason);
+            co_return false;
+        }
+        early.erase(0, p.consumed);
+        if (p.source)
+            addr = p.source->addr;
+        co_return true;
+    }
+}
+
+asio::awaitable<void> Server::close_connection(ClientIo& io, const daemon::CloseAction& how)
 {
     boost::system::error_code ec;
     asio::steady_timer timer(io_);
@@ -311,11 +478,17 @@ asio::awaitable<void> Server::close_connection(tcp::socket& socket, const daemon
         co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
     }
     if (!how.late_output.empty())
-        co_await asio::async_write(socket, asio::buffer(how.late_output), asio::redirect_error(asio::use_awaitable, ec));
+        co_await io.write(asio::buffer(how.late_output), ec);
     if (how.wait_after.count() > 0) {
         timer.expires_after(how.wait_after);
         co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
     }
+    if (io.tls) {
+        // Over TLS there is no upstream behaviour to copy: end the session properly.
+        co_await io.finish(std::chrono::seconds(2));
+        co_return;
+    }
+    tcp::socket& socket = io.socket;
     if (!how.abandon_input) {
         // Read what the client has sent so that closing does not turn into a reset that
         // could destroy our last message before the client reads it.
@@ -363,8 +536,8 @@ void Server::update_accepting()
         paused_ = true;
         resume_timer_.expires_at(asio::steady_timer::time_point::max());
         boost::system::error_code ec;
-        for (auto& acc : acceptors_)
-            acc->cancel(ec);
+        for (auto& l : acceptors_)
+            l.acceptor->cancel(ec);
         if (!stopping_)
             spdlog::debug("pausing accept: {} connections, {} busy workers, {} queued", connections_,
                           pool_.busy(), pool_.queued());
@@ -404,35 +577,30 @@ void Server::start_reload()
     spawner_.request_reload();
 }
 
-void Server::reload_arrived(std::uint64_t generation, UniqueFd package_fd)
+void Server::reload_arrived(std::uint64_t generation, UniqueFd package_fd, UniqueFd tls_fd)
 {
     reloading_ = false;
     try {
-        std::string bytes;
-        {
-            // The package sits in a sealed memfd from the spawner.
-            std::array<char, 65536> buf;
-            off_t off = 0;
-            for (;;) {
-                const ssize_t n = ::pread(package_fd.get(), buf.data(), buf.size(), off);
-                if (n < 0 && errno == EINTR)
-                    continue;
-                if (n < 0)
-                    throw std::runtime_error("cannot read the configuration package");
-                if (n == 0)
-                    break;
-                bytes.append(buf.data(), static_cast<std::size_t>(n));
-                off += n;
-                if (bytes.size() > (256u << 20))
-                    throw std::runtime_error("configuration package too large");
-            }
-        }
+        const std::string bytes = read_package(package_fd.get());
         auto package = daemon::decode_config_package(bytes);
         if (!package)
             throw std::runtime_error("malformed configuration package");
         auto result = daemon::load_config_package(*package);
         if (!result.config)
             throw std::runtime_error("the new configuration did not load in the front-end");
+        std::optional<daemon::TlsMaterial> material;
+        if (tls_fd) {
+            material = daemon::decode_tls_material(read_package(tls_fd.get()));
+            if (!material)
+                throw std::runtime_error("malformed TLS material from the spawner");
+        }
+        if (material) {
+            // Live sessions hold their own reference to the old context and keep it.
+            install_tls(*material, result.config->globals());
+            spdlog::info("TLS certificate and key reloaded");
+        } else if (tls_context_) {
+            spdlog::warn("the new configuration has no TLS certificate; the TLS port keeps the old one");
+        }
         config_ = result.config;
         generation_ = generation;
         pool_.set_limits(limits_for(*config_, options_.cpu_count));
@@ -454,8 +622,8 @@ void Server::begin_shutdown()
     stopping_ = true;
     notifier_.stopping();
     boost::system::error_code ec;
-    for (auto& acc : acceptors_)
-        acc->close(ec);
+    for (auto& l : acceptors_)
+        l.acceptor->close(ec);
     resume_timer_.cancel();
     pool_.drain();
     maybe_finish_shutdown();

@@ -5,7 +5,9 @@
 
 #include "common/unique_fd.hpp"
 #include "daemon/config.hpp"
-#include "frontend/asio.hpp"
+#include "daemon/tls_material.hpp"
+#include "frontend/asio_ssl.hpp"
+#include "frontend/client_io.hpp"
 #include "frontend/handshake_env.hpp"
 #include "frontend/listen_sockets.hpp"
 #include "frontend/notify.hpp"
@@ -27,6 +29,8 @@ struct ServerOptions {
     std::string socket_options_override; ///< --sockopts (wins over "socket options")
     std::map<std::string, std::string, std::less<>> environment; ///< for %VAR% expansion
     int cpu_count = 1;
+    /// Certificate, key and CA bytes read by the privileged side (TLS listeners need them).
+    std::optional<daemon::TlsMaterial> tls_material;
 };
 
 /// @brief The asynchronous front door; runs on one thread.
@@ -45,16 +49,26 @@ public:
     [[nodiscard]] static WorkerPool::Limits limits_for(const daemon::Config& config, int cpu_count);
 
 private:
-    asio::awaitable<void> accept_loop(tcp::acceptor& acceptor);
-    asio::awaitable<void> serve(tcp::socket socket, std::uint64_t id);
-    asio::awaitable<void> close_connection(tcp::socket& socket, const daemon::CloseAction& how);
+    struct Listener {
+        std::unique_ptr<tcp::acceptor> acceptor;
+        bool tls = false;
+    };
+
+    asio::awaitable<void> accept_loop(Listener& listener);
+    asio::awaitable<void> serve(tcp::socket socket, std::uint64_t id, bool tls);
+    /// @brief Reads the PROXY header if the config asks for one. False: the connection is refused.
+    asio::awaitable<bool> read_proxy_header(tcp::socket& socket, const daemon::Config& config, std::string& addr,
+                                            std::string& early);
+    asio::awaitable<void> close_connection(ClientIo& io, const daemon::CloseAction& how);
+    void install_tls(const daemon::TlsMaterial& material, const daemon::GlobalSettings& g);
     void wait_signals();
     void start_reload();
-    void reload_arrived(std::uint64_t generation, UniqueFd package);
+    void reload_arrived(std::uint64_t generation, UniqueFd package, UniqueFd tls_material);
     void begin_shutdown();
     void maybe_finish_shutdown();
     void update_accepting();
     bool claim_slot(const std::string& module, int max);
+    void session_over(const std::optional<std::string>& slot);
     void release_slot(const std::string& module);
     void connection_ended();
     void publish_status();
@@ -62,7 +76,8 @@ private:
 
     asio::io_context io_;
     asio::thread_pool blocking_pool_;
-    std::vector<std::unique_ptr<tcp::acceptor>> acceptors_;
+    std::vector<Listener> acceptors_;
+    std::shared_ptr<ssl::context> tls_context_; ///< new sessions use the current one
     std::shared_ptr<const daemon::Config> config_;
     std::uint64_t generation_ = 1;
     ServerOptions options_;

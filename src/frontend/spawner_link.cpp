@@ -105,8 +105,9 @@ void SpawnerLink::handle(const std::string& bytes, std::vector<UniqueFd> fds)
     } else if (*type == msg::kSpawnFailed) {
         spdlog::error("could not start a worker: {}", r->get(msg::kText).value_or(""));
         handlers_.spawn_failed(gen);
-    } else if (*type == msg::kConfig && fds.size() == 1) {
-        handlers_.config_loaded(gen, std::move(fds[0]));
+    } else if (*type == msg::kConfig && (fds.size() == 1 || fds.size() == 2)) {
+        UniqueFd tls = fds.size() == 2 ? std::move(fds[1]) : UniqueFd();
+        handlers_.config_loaded(gen, std::move(fds[0]), std::move(tls));
     } else if (*type == msg::kConfigFailed) {
         handlers_.config_failed(std::string(r->get(msg::kText).value_or("")));
     } else {

@@ -21,7 +21,8 @@ public:
         std::function<void(pid_t, UniqueFd, std::uint64_t)> worker_started;
         std::function<void(pid_t, int)> worker_exited;
         std::function<void(std::uint64_t)> spawn_failed;
-        std::function<void(std::uint64_t, UniqueFd)> config_loaded;
+        /// (generation, config package memfd, TLS material memfd or an invalid fd)
+        std::function<void(std::uint64_t, UniqueFd, UniqueFd)> config_loaded;
         std::function<void(const std::string&)> config_failed;
         std::function<void()> lost; ///< the spawner is gone
     };

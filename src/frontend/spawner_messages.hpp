@@ -24,7 +24,8 @@ inline constexpr const char* kForget = "forget";     ///< {kGeneration}: no more
 // Spawner -> front-end
 inline constexpr const char* kWorker = "worker";     ///< {kPid, kGeneration} + the worker channel fd
 inline constexpr const char* kExited = "exited";     ///< {kPid, kStatus}
-inline constexpr const char* kConfig = "config";     ///< {kGeneration} + a memfd holding the package
+/// {kGeneration} + a memfd holding the package (+ a memfd with the TLS material when TLS is on)
+inline constexpr const char* kConfig = "config";
 inline constexpr const char* kConfigFailed = "config-failed"; ///< {kText}
 inline constexpr const char* kSpawnFailed = "spawn-failed";   ///< {kGeneration, kText}
 

@@ -59,7 +59,7 @@ bool WorkerPool::try_dispatch(PendingSession& s)
             continue;
         }
         const std::string bytes = daemon::encode_session(s.descriptor);
-        const int err = send_with_fds(w.channel->native_handle(), bytes, {s.socket.native_handle()});
+        const int err = send_with_fds(w.channel->native_handle(), bytes, {s.connection.get()});
         if (err != 0) {
             // The worker is gone (or its channel is broken); forget it and try another.
             spdlog::warn("worker {} could not take a session: {}", w.pid, std::strerror(err));
@@ -72,9 +72,8 @@ bool WorkerPool::try_dispatch(PendingSession& s)
         ++busy_count_;
         ++dispatched_;
         early_deaths_ = 0;
-        boost::system::error_code ignored;
         // The worker owns the connection now; our copy must not keep it open.
-        s.socket.close(ignored);
+        s.connection.reset();
         return true;
     }
     return false;

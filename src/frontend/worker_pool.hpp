@@ -18,7 +18,9 @@ namespace ocr::frontend {
 
 /// @brief A session waiting for (or handed to) a worker.
 struct PendingSession {
-    tcp::socket socket;
+    /// The client connection: the TCP socket itself, or for TLS the worker's end of the
+    /// socketpair the front-end relays to.
+    UniqueFd connection;
     daemon::SessionDescriptor descriptor;
     /// Called exactly once when the session is over: its worker exited, or it was dropped.
     std::function<void()> on_end;
