@@ -77,4 +77,79 @@ struct SenderOptions {
     std::string log_format;
 };
 
+/// @brief The receiving side's view of one session (a push: upstream's generator and
+///        receiver globals as do_server_recv leaves them).
+struct ReceiverOptions {
+    protocol::FlistOptions flist;              ///< shapes the file-list bytes (incl. protocol)
+    protocol::TransferChecksum xfer_checksum;  ///< block sums
+    protocol::ChecksumKind file_checksum = protocol::ChecksumKind::Md5; ///< -c sums
+    std::int32_t checksum_seed = 0;
+    std::optional<protocol::Compression> compression; ///< nullopt: no compression
+    std::size_t max_alloc = std::size_t{1} << 30;     ///< --max-alloc
+
+    /// The destination argument after "." (module-relative; empty: the module root).
+    std::string dest_path;
+    bool dest_given = false;                   ///< a destination argument was sent at all
+    /// Module-relative directory for temp files (--temp-dir / "temp dir"); empty: none.
+    std::string temp_dir;
+
+    // Which files to update (generator.c:recv_generator, quick_check_ok).
+    bool dry_run = false;                      ///< !do_xfers
+    bool whole_file = false;
+    std::int32_t block_size = 0;
+    bool always_checksum = false;
+    bool size_only = false;
+    bool ignore_times = false;
+    bool update_only = false;
+    bool ignore_existing = false;
+    bool ignore_non_existing = false;
+    int modify_window = 0;
+    std::int64_t max_size = -1;
+    std::int64_t min_size = -1;
+    bool recurse = false;
+    bool relative_paths = false;
+    bool implied_dirs = true;
+
+    // How files are written.
+    bool inplace = false;
+    int append_mode = 0;                       ///< 1 --append, 2 --append-verify
+    bool sparse = false;
+    bool do_fsync = false;
+    bool keep_partial = false;
+    std::string partial_dir;                   ///< module-relative or relative to each file's dir
+    bool delay_updates = false;
+
+    // Metadata.
+    bool preserve_perms = false;
+    bool preserve_executability = false;
+    bool preserve_mtimes = false;
+    bool omit_dir_times = false;
+    bool omit_link_times = false;
+    bool preserve_uid = false;
+    bool preserve_gid = false;
+    bool preserve_links = false;
+    bool preserve_devices = false;
+    bool preserve_specials = false;
+    bool safe_links = false;
+    bool munge_symlinks = false;               ///< the module munges symlinks
+    int am_root = 0;                           ///< 1 root, 0 not, -1 fake super
+    bool numeric_ids = false;
+    std::uint32_t umask = 022;                 ///< upstream orig_umask
+
+    // Deletion.
+    int delete_mode = 0;                       ///< any --delete*
+    bool ignore_errors = false;
+
+    // Reporting.
+    int info_name = 0;                         ///< INFO_GTE(NAME, n)
+    int stdout_format_has_i = 0;
+    bool log_before_transfer = false;
+    bool logfile_format_has_i = false;
+    bool log_transfers = false;                ///< the daemon writes transfer-log lines
+
+    // Session behaviour.
+    std::chrono::seconds io_timeout{0};
+    int bwlimit_kib = 0;
+};
+
 } // namespace ocr::transfer

@@ -17,6 +17,7 @@
 #include "worker/fd_stream.hpp"
 #include "worker/filter_files.hpp"
 #include "worker/pull_session.hpp"
+#include "worker/push_session.hpp"
 #include "transfer/filter_daemon.hpp"
 #include "transfer/filter_error.hpp"
 #include "transfer/filter_set.hpp"
@@ -258,12 +259,10 @@ int run_session(const daemon::Config& config, const daemon::SessionDefaults& def
         return run_pull(pull, options, std::move(client));
     }
 
-    // TODO(issue 4): receiving. Until it lands a push ends here with an explicit error,
-    // after a protocol setup the client understands.
-    return end_with_error(io, options, s.protocol, timeout,
-                          "ERROR: this ocrsyncd cannot receive files yet (pulls and listings work; "
-                          "uploads arrive with a later version)\n",
-                          protocol::to_int(protocol::ExitCode::Unsupported));
+    // A push: the daemon runs the generator and the receiver.
+    PushContext push{config, defaults, *m, s, module, filter_files, ctx.module_dirlen,
+                     std::move(files_from_content), daemon::effective_timeout(options.io_timeout, m->timeout)};
+    return run_push(push, options, std::move(client));
 }
 
 } // namespace ocr::worker

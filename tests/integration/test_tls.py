@@ -92,16 +92,24 @@ class TlsTransferTest(TlsBase):
         self.assertEqual(rc, 0, err + d.describe())
         self.assertEqual(files_equal_trees(self.src, dst), [])
 
-    # enabled when issue 4 lands: a push through the TLS port (the receiver is not in yet).
-    def pending_test_push_over_tls(self) -> None:
+    def check_push(self, ssl_type: str) -> None:
         dest = os.path.join(self.tmp, "dest")
         os.mkdir(dest)
-        d = self.start_tls(module_extra=f"[up]\n    path = {dest}\n    read only = no\n")
+        d = self.start_tls(module_extra=f"[up]\n    path = {dest}\n    read only = no\n    uid = root\n    gid = root\n")
         src = source_tree(os.path.join(self.tmp, "pushsrc"))
-        rc, _, err = run_rsync_ssl(["-a", src + "/", "rsync://localhost/up/"], ssl_type="openssl",
+        rc, _, err = run_rsync_ssl(["-a", src + "/", "rsync://localhost/up/"], ssl_type=ssl_type,
                                    port=self.tls_port, ca=ca().cert)
         self.assertEqual(rc, 0, err + d.describe())
         self.assertEqual(files_equal_trees(src, dest), [])
+        self.assertEqual(files_equal_trees(dest, src), [])
+
+    # Verifies that rsync-ssl's openssl type pushes through the TLS port.
+    def test_openssl_type_pushes(self) -> None:
+        self.check_push("openssl")
+
+    # Verifies that rsync-ssl's stunnel type pushes through the TLS port.
+    def test_stunnel_type_pushes(self) -> None:
+        self.check_push("stunnel")
 
 
 class TlsRefusalTest(TlsBase):

@@ -1,0 +1,103 @@
+// SPDX-License-Identifier: MIT
+// A push's generator: decides per file what to do, makes directories, symlinks and
+// specials, requests changed files with the block sums of their basis, and drives the
+// phases (upstream generator.c:generate_files, recv_generator, itemize).
+#pragma once
+
+#include "protocol/checksum.hpp"
+#include "protocol/ndx.hpp"
+#include "transfer/connection.hpp"
+#include "transfer/push_context.hpp"
+#include "transfer/reporter.hpp"
+
+#include <sys/stat.h>
+
+#include <cstdint>
+#include <deque>
+#include <optional>
+#include <string>
+#include <unordered_set>
+#include <vector>
+
+namespace ocr::transfer {
+
+/// @brief The generator; runs on the thread that writes the socket.
+class Generator {
+public:
+    /// @param report the session's reporter (client + daemon log), used on this thread only.
+    Generator(PushShared& shared, Connection& conn, Reporter& report);
+
+    /// @brief Everything up to (not including) the final goodbye NDX_DONE.
+    /// @throw ProtocolError, and whatever the receiver thread reported as fatal (see
+    ///        take_fatal()).
+    void run();
+    /// @brief Writes the final goodbye (protocol >= 24).
+    void send_goodbye();
+    /// @brief Forwards the receiver's messages until it has ended.
+    void drain_until_receiver_ended();
+
+    [[nodiscard]] std::int64_t created_files() const noexcept { return created_; }
+
+private:
+    struct ListState {
+        int in_progress = 0;
+        int to_redo = 0;
+    };
+
+    void generate_list(std::size_t li);
+    void recv_generator(const protocol::FileEntry& e, std::int32_t ndx, int is_dir, bool redo);
+    void gen_dir(const protocol::FileEntry& e, const std::string& rel, std::int32_t ndx, int is_dir,
+                 int statret, struct stat& st);
+    void gen_symlink(const protocol::FileEntry& e, const std::string& rel, std::int32_t ndx, int statret,
+                     const struct stat& st);
+    void gen_special(const protocol::FileEntry& e, const std::string& rel, std::int32_t ndx, int statret,
+                     const struct stat& st);
+    void gen_file(const protocol::FileEntry& e, const std::string& rel, std::int32_t ndx, int statret,
+                  struct stat& st, bool redo);
+    bool quick_check_ok(const protocol::FileEntry& e, const std::string& rel, const struct stat& st);
+    /// upstream itemize(); @p ndx < 0 writes only the flags (after a transfer's index).
+    void itemize(const protocol::FileEntry& e, std::uint32_t mode, std::int32_t ndx, int statret,
+                 const struct stat* st, std::uint32_t iflags);
+    AttrOutcome set_attrs(const protocol::FileEntry& e, const std::string& rel, std::uint32_t mode,
+                          const struct stat* st, int flags, bool dir_created = false);
+    bool delete_item(const std::string& rel, const struct stat& st);
+
+    void handle_event(const PushEvent& ev);
+    /// upstream check_for_finished_files.
+    void check_for_finished_files(bool check_redo);
+    /// upstream wait_for_receiver: blocks for the next event.
+    void wait_for_receiver();
+    void touch_up_dir(const protocol::FileEntry& e);
+    void write_ndx(std::int32_t ndx);
+    void maybe_keepalive();
+
+    PushShared& s_;
+    Connection& conn_;
+    Reporter& report_;
+    protocol::NdxEncoder ndx_out_;
+    std::optional<protocol::BlockChecksum> block_sum_;
+    std::size_t xfer_sum_len_ = 16;
+
+    std::vector<ListState> states_;
+    std::size_t visible_lists_ = 0;
+    std::size_t first_live_ = 0;       ///< upstream first_flist
+    std::optional<std::size_t> cur_;   ///< upstream cur_flist (nullopt once all were generated)
+    bool flist_eof_ = false;
+    int msgdone_ = 0;
+    bool receiver_ended_ = false;
+    std::deque<std::int32_t> redo_;
+    int phase_ = 0;
+
+    const protocol::FileEntry* skip_dir_ = nullptr;
+    std::string skip_dir_name_;
+    std::string dry_missing_dir_;
+    std::unordered_set<const protocol::FileEntry*> dir_created_;
+    std::unordered_set<const protocol::FileEntry*> missing_dir_;
+    std::unordered_set<const protocol::FileEntry*> time_failed_;
+    std::vector<const protocol::FileEntry*> dirs_to_touch_;
+    bool need_retouch_dir_perms_ = false;
+    bool dir_tweaking_ = false;
+    std::int64_t created_ = 0;
+};
+
+} // namespace ocr::transfer

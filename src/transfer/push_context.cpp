@@ -1,0 +1,101 @@
+// SPDX-License-Identifier: MIT
+// Naming and mode helpers both threads of a push use.
+#include "transfer/push_context.hpp"
+
+#include <unistd.h>
+
+namespace ocr::transfer {
+
+std::string PushShared::local_path(std::string_view name) const
+{
+    if (dest.solo_file)
+        return *dest.solo_file;
+    if (name == "." || name.empty())
+        return dest.base;
+    if (dest.base.empty())
+        return std::string(name);
+    std::string p = dest.base;
+    p += '/';
+    p += name;
+    return p;
+}
+
+std::string PushShared::full_fname(std::string_view name) const
+{
+    // Upstream util1.c:full_fname: the current directory below the module, then the name.
+    std::string dir = chrooted ? "/" + dest.base : (dest.base.empty() ? std::string() : "/" + dest.base);
+    if (dest.solo_file) {
+        const auto slash = dest.solo_file->rfind('/');
+        const std::string parent = slash == std::string::npos ? std::string() : dest.solo_file->substr(0, slash);
+        dir = chrooted ? "/" + parent : (parent.empty() ? std::string() : "/" + parent);
+        name = slash == std::string::npos ? std::string_view(*dest.solo_file)
+                                          : std::string_view(*dest.solo_file).substr(slash + 1);
+    }
+    std::string out = "\"";
+    if (!name.empty() && name.front() == '/') {
+        out += name;
+    } else {
+        out += dir;
+        const auto first = dir.find_first_not_of('/');
+        if (first != std::string::npos)
+            out += '/';
+        out += name;
+    }
+    out += "\" (in " + module_name + ")";
+    return out;
+}
+
+std::uint32_t PushShared::entry_mode(const protocol::FileEntry& e) const
+{
+    if (chmod && !protocol::is_symlink(e.mode) && e.mode != 0)
+        return chmod->tweak_mode(e.mode);
+    return e.mode;
+}
+
+AttrTarget PushShared::target_for(const protocol::FileEntry& e, std::uint32_t mode) const
+{
+    AttrTarget t;
+    t.mode = mode;
+    t.mtime = e.mtime;
+    t.mtime_nsec = opt.flist.protocol >= 31 ? e.mtime_nsec : 0;
+    if (opt.preserve_uid)
+        t.uid = lists.local_uid(e.uid);
+    if (opt.preserve_gid)
+        t.gid = lists.local_gid(e.gid);
+    return t;
+}
+
+Errno PushShared::stat_path(const std::string& rel, struct stat& st) const
+{
+    if (!rel.empty() && rel != ".")
+        return writer.lstat(rel, st);
+    Errno err = 0;
+    UniqueFd fd = writer.open_dir("", err);
+    if (!fd)
+        return err ? err : ENOENT;
+    return ::fstat(fd.get(), &st) == 0 ? 0 : errno;
+}
+
+std::optional<std::string> PushShared::read_link(const std::string& rel) const
+{
+    const auto slash = rel.rfind('/');
+    Errno err = 0;
+    UniqueFd dir = writer.open_dir(slash == std::string::npos ? std::string_view() : std::string_view(rel).substr(0, slash), err);
+    if (!dir)
+        return std::nullopt;
+    const std::string leaf = slash == std::string::npos ? rel : rel.substr(slash + 1);
+    std::string buf(4096, '\0');
+    const ssize_t n = ::readlinkat(dir.get(), leaf.c_str(), buf.data(), buf.size() - 1);
+    if (n <= 0)
+        return std::nullopt;
+    buf.resize(static_cast<std::size_t>(n));
+    return buf;
+}
+
+std::string PushShared::stored_target(const protocol::FileEntry& e) const
+{
+    // Upstream: a munging module stores every received target behind this prefix.
+    return opt.munge_symlinks ? "/rsyncd-munged/" + e.symlink_target : e.symlink_target;
+}
+
+} // namespace ocr::transfer

@@ -1,0 +1,84 @@
+// SPDX-License-Identifier: MIT
+// What a push's generator and receiver threads share: options, the lists, the queue
+// between them, the destination's layout and the session's callbacks.
+#pragma once
+
+#include "protocol/flist_entry.hpp"
+#include "transfer/chmod_rules.hpp"
+#include "transfer/module_writer.hpp"
+#include "transfer/push_attrs.hpp"
+#include "transfer/push_channel.hpp"
+#include "transfer/receiver_flists.hpp"
+#include "transfer/transfer_options.hpp"
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace ocr::transfer {
+
+/// Upstream FNAMECMP_* basis types.
+inline constexpr std::uint8_t kBasisFname = 0x80;
+inline constexpr std::uint8_t kBasisPartialDir = 0x81;
+inline constexpr std::uint8_t kBasisBackup = 0x82;
+inline constexpr std::uint8_t kBasisFuzzy = 0x83;
+
+/// @brief A transfer-log line to write (upstream log_item with FLOG on a receiving daemon).
+struct PushLogItem {
+    const protocol::FileEntry* entry = nullptr;
+    std::uint32_t mode = 0;     ///< the mode as the receiver used it
+    std::uint32_t iflags = 0;
+    std::int64_t bytes_read = 0; ///< socket bytes read for the file (%b)
+};
+
+/// @brief Where the destination is (upstream main.c:get_local_name's outcome).
+struct PushDestination {
+    /// Module-relative directory the list's names are relative to ("" = module root).
+    std::string base;
+    /// Set when a single file is written under another name (upstream local_name):
+    /// the module-relative path of that file.
+    std::optional<std::string> solo_file;
+    /// The destination directory does not exist during a dry run (upstream dry_run > 1).
+    bool missing = false;
+    /// get_local_name created the destination directory (upstream FLAG_DIR_CREATED on ".").
+    bool created = false;
+};
+
+/// @brief Everything both threads use; owned by the engine, outlives both threads.
+struct PushShared {
+    const ReceiverOptions& opt;
+    const ModuleWriter& writer;
+    ReceiverFileLists& lists;
+    PushChannel& channel;
+    PushDestination dest;
+    std::string module_name;
+    bool chrooted = false;
+    AttrSettings attrs;
+    /// Client --chmod plus the module's incoming chmod, applied to received modes (or nullptr).
+    const ChmodRules* chmod = nullptr;
+    /// The module's filter: true refuses the module-relative name.
+    std::function<bool(std::string_view, bool)> daemon_excluded;
+    /// Transfer logging (thread-safe; may be empty).
+    std::function<void(const PushLogItem&)> log_item;
+
+    /// @brief The module-relative path of list name @p name.
+    [[nodiscard]] std::string local_path(std::string_view name) const;
+    /// @brief upstream full_fname() of list name @p name: "\"NAME\" (in MODULE)".
+    [[nodiscard]] std::string full_fname(std::string_view name) const;
+    /// @brief The entry's mode after the chmod rules (upstream recv_file_entry's tweak_mode).
+    [[nodiscard]] std::uint32_t entry_mode(const protocol::FileEntry& e) const;
+    /// @brief The local owner and group the entry should get.
+    [[nodiscard]] AttrTarget target_for(const protocol::FileEntry& e, std::uint32_t mode) const;
+    /// @brief lstat of a module-relative path, including "" (the module root).
+    [[nodiscard]] Errno stat_path(const std::string& rel, struct stat& st) const;
+    /// @brief The target of the symlink at @p rel, or nullopt when it is not one.
+    [[nodiscard]] std::optional<std::string> read_link(const std::string& rel) const;
+    /// @brief The symlink target as this module stores it (munged when configured).
+    [[nodiscard]] std::string stored_target(const protocol::FileEntry& e) const;
+    /// @brief upstream dflt_perms: ACCESSPERMS & ~orig_umask.
+    [[nodiscard]] std::uint32_t default_perms() const noexcept { return 0777u & ~opt.umask; }
+};
+
+} // namespace ocr::transfer

@@ -1,0 +1,178 @@
+// SPDX-License-Identifier: MIT
+// A push's driver. Upstream forks the receiver off the generator after reading the file
+// list (main.c:do_recv); we start a thread that reads the socket while this one writes.
+#include "transfer/push_engine.hpp"
+
+#include "protocol/protocol_error.hpp"
+#include "transfer/generator.hpp"
+#include "transfer/push_channel.hpp"
+#include "transfer/receiver.hpp"
+#include "transfer/receiver_flists.hpp"
+
+#include <sys/socket.h>
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstring>
+#include <thread>
+
+namespace ocr::transfer {
+namespace {
+
+using protocol::ExitCode;
+using protocol::ProtocolError;
+
+std::string strip_dest(std::string d)
+{
+    while (d.size() > 1 && d.back() == '/')
+        d.pop_back();
+    while (d.rfind("./", 0) == 0)
+        d.erase(0, 2);
+    if (d == "." || d == "/")
+        d.clear();
+    return d;
+}
+
+} // namespace
+
+PushEngine::PushEngine(const ReceiverOptions& options, Services services) : opt_(options), s_(std::move(services)) {}
+
+PushDestination PushEngine::get_local_name(ReceiverFileLists& lists)
+{
+    // Upstream main.c:get_local_name.
+    PushDestination d;
+    if (!opt_.dest_given)
+        return d;
+    std::string dest = opt_.dest_path.empty() ? std::string(".") : opt_.dest_path;
+    const std::int64_t total = lists.total_entries();
+    {
+        std::string cleaned = dest;
+        while (cleaned.size() > 1 && cleaned.back() == '/')
+            cleaned.pop_back();
+        if (cleaned.size() > 2 && cleaned.compare(cleaned.size() - 2, 2, "/.") == 0)
+            cleaned.resize(cleaned.size() - 2);
+        if (cleaned != "." && (s_.filters.daemon_excluded(cleaned, false) || s_.filters.daemon_excluded(cleaned, true)))
+            throw ProtocolError(ExitCode::FileSelect, "ERROR: daemon has excluded destination \"" + dest + "\"",
+                                protocol::UpstreamSite{"main.c", 745});
+    }
+    const bool trailing_slash = dest.size() > 1 && dest.back() == '/';
+    const std::string rel = strip_dest(dest);
+    struct stat st{};
+    Errno err = 0;
+    if (rel.empty()) {
+        d.base.clear();
+        return d;
+    }
+    err = s_.writer.lstat(rel, st);
+    if (err == 0) {
+        if (S_ISDIR(st.st_mode)) {
+            d.base = rel;
+            return d;
+        }
+        if (total > 1)
+            throw ProtocolError(ExitCode::FileSelect,
+                                "ERROR: destination must be a directory when copying more than 1 file",
+                                protocol::UpstreamSite{"main.c", 787});
+        if (total == 1 && lists.list_count() > 0 && !lists.list(0).entries.empty() &&
+            protocol::is_dir(lists.list(0).entries[0].mode))
+            throw ProtocolError(ExitCode::FileSelect, "ERROR: cannot overwrite non-directory with a directory",
+                                protocol::UpstreamSite{"main.c", 793});
+    } else if (err != ENOENT) {
+        throw ProtocolError(ExitCode::FileSelect,
+                            "rsync: [Receiver] ERROR: cannot stat destination \"" + rel + "\" (in " + s_.module_name +
+                                "): " + std::strerror(err) + " (" + std::to_string(err) + ")",
+                            protocol::UpstreamSite{"main.c", 799});
+    }
+    if (total > 1 || trailing_slash) {
+        if (err == 0)
+            throw ProtocolError(ExitCode::Syntax, "ERROR: destination path is not a directory",
+                                protocol::UpstreamSite{"main.c", 810});
+        if (!opt_.dry_run) {
+            const Errno merr = s_.writer.mkdir(rel, 0777);
+            if (merr != 0)
+                throw ProtocolError(ExitCode::FileIo,
+                                    "rsync: [Receiver] mkdir \"" + rel + "\" (in " + s_.module_name +
+                                        ") failed: " + std::strerror(merr) + " (" + std::to_string(merr) + ")",
+                                    protocol::UpstreamSite{"main.c", 817});
+        }
+        if (opt_.info_name >= 1 || opt_.stdout_format_has_i)
+            s_.report.emit(LogCode::Info, "created directory " + rel + "\n");
+        d.missing = opt_.dry_run;
+        d.created = true;
+        d.base = rel;
+        return d;
+    }
+    // One non-directory written under the destination's name.
+    d.solo_file = rel;
+    const auto slash = rel.rfind('/');
+    d.base = slash == std::string::npos ? std::string() : rel.substr(0, slash);
+    return d;
+}
+
+PushResult PushEngine::run(const WireFilterParams& wire)
+{
+    Connection& conn = s_.conn;
+    PushChannel channel;
+    const bool numeric = opt_.numeric_ids || opt_.flist.numeric_ids != protocol::NumericIds::Off;
+    FilterSet& filters = s_.filters;
+    ReceiverFileLists lists(
+        opt_.flist,
+        [&filters](std::string_view name, bool is_dir) { return filters.daemon_excluded(name, is_dir); }, numeric);
+
+    PushShared shared{opt_, s_.writer, lists, channel, {}, s_.module_name, s_.chrooted, {}, s_.chmod, {}, s_.log_item};
+    shared.attrs.preserve_perms = opt_.preserve_perms;
+    shared.attrs.preserve_executability = opt_.preserve_executability;
+    shared.attrs.preserve_mtimes = opt_.preserve_mtimes;
+    shared.attrs.omit_dir_times = opt_.omit_dir_times;
+    shared.attrs.omit_link_times = opt_.omit_link_times;
+    shared.attrs.preserve_uid = opt_.preserve_uid;
+    shared.attrs.preserve_gid = opt_.preserve_gid;
+    shared.attrs.am_root = opt_.am_root;
+    shared.attrs.dry_run = opt_.dry_run;
+    shared.attrs.modify_window = opt_.modify_window;
+    shared.attrs.daemon_chmod = s_.daemon_chmod;
+    shared.daemon_excluded = [&filters](std::string_view name, bool is_dir) {
+        return filters.daemon_excluded(name, is_dir);
+    };
+
+    Receiver receiver(shared, conn);
+    conn.set_handler(&receiver);
+    s_.report.set_can_send(true);
+    recv_filter_list(conn, filters, wire);
+    for (const auto& m : filters.take_messages())
+        s_.report.emit(m.level == FilterMessage::Level::Error ? LogCode::Error : LogCode::Info, m.text);
+    // Upstream flist.c:recv_file_list logs this for the daemon (FLOG).
+    s_.report.emit(LogCode::Log, "receiving file list\n");
+    receiver.read_file_lists();
+    shared.dest = get_local_name(lists);
+
+    Generator generator(shared, conn, s_.report);
+    conn.flush();
+    conn.split_directions();
+    std::thread reader([&receiver] { receiver.run(); });
+    try {
+        generator.run();
+        generator.send_goodbye();
+        generator.drain_until_receiver_ended();
+    } catch (...) {
+        // Unblock the reader (it may wait for bytes that will never come), then let it go.
+        if (s_.fd >= 0 && !channel.failure())
+            ::shutdown(s_.fd, SHUT_RD);
+        reader.join();
+        conn.set_handler(nullptr);
+        throw;
+    }
+    reader.join();
+    if (auto failure = channel.failure())
+        std::rethrow_exception(failure);
+
+    PushResult result;
+    const int io_error = s_.report.io_error() | channel.io_error() | lists.io_error();
+    result.exit_code = (io_error & kIoErrorGeneral) ? 23 : (io_error & kIoErrorVanished) ? 24 : 0;
+    result.total_read = conn.total_read();
+    result.total_written = conn.total_written();
+    result.total_size = lists.stats().total_size;
+    return result;
+}
+
+} // namespace ocr::transfer

@@ -1,0 +1,59 @@
+// SPDX-License-Identifier: MIT
+// One push from the client's filter list to the final goodbye: the file list, the
+// destination (upstream main.c:do_server_recv, get_local_name, do_recv), and the
+// generator and receiver running on two threads over one socket.
+#pragma once
+
+#include "transfer/connection.hpp"
+#include "transfer/filter_set.hpp"
+#include "transfer/filter_wire.hpp"
+#include "transfer/module_writer.hpp"
+#include "transfer/push_context.hpp"
+#include "transfer/reporter.hpp"
+#include "transfer/transfer_options.hpp"
+
+#include <cstdint>
+#include <functional>
+#include <string>
+
+namespace ocr::transfer {
+
+/// @brief What a push reports when it is done.
+struct PushResult {
+    int exit_code = 0; ///< 0, or 23/24 from the I/O error bits
+    std::uint64_t total_read = 0;
+    std::uint64_t total_written = 0;
+    std::int64_t total_size = 0;
+};
+
+/// @brief Runs a push on a connection whose protocol setup is done and whose output is
+///        multiplexed (input too from protocol 30).
+class PushEngine {
+public:
+    struct Services {
+        Connection& conn;
+        int fd = -1; ///< the socket (to stop the reading thread after a failure)
+        const ModuleWriter& writer;
+        Reporter& report;
+        FilterSet& filters;
+        std::string module_name;
+        bool chrooted = false;
+        const ChmodRules* chmod = nullptr;        ///< client --chmod + incoming chmod, or nullptr
+        const ChmodRules* daemon_chmod = nullptr; ///< the module's incoming chmod, or nullptr
+        std::function<void(const PushLogItem&)> log_item;
+    };
+
+    PushEngine(const ReceiverOptions& options, Services services);
+
+    /// @brief Runs the push.
+    /// @throw ProtocolError (with upstream's text and exit code), PushPeerExit, FilterError.
+    PushResult run(const WireFilterParams& wire);
+
+private:
+    PushDestination get_local_name(ReceiverFileLists& lists);
+
+    const ReceiverOptions& opt_;
+    Services s_;
+};
+
+} // namespace ocr::transfer

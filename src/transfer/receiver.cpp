@@ -1,0 +1,412 @@
+// SPDX-License-Identifier: MIT
+// The receiver of a push. Order, checks and texts follow upstream receiver.c:recv_files
+// and receive_data, rsync.c:read_ndx_and_attrs and finish_transfer, io.c:read_a_msg.
+#include "transfer/receiver.hpp"
+
+#include "protocol/protocol_error.hpp"
+#include "protocol/sum_head.hpp"
+#include "protocol/wire.hpp"
+#include "transfer/delta_apply.hpp"
+#include "transfer/file_window.hpp"
+#include "transfer/itemize.hpp"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace ocr::transfer {
+namespace {
+
+using protocol::ExitCode;
+using protocol::ProtocolError;
+
+std::int32_t int32_from(std::string_view p)
+{
+    std::uint32_t v = 0;
+    for (int i = 3; i >= 0; --i)
+        v = (v << 8) | static_cast<unsigned char>(p[static_cast<std::size_t>(i)]);
+    return static_cast<std::int32_t>(v);
+}
+
+std::string sys_text(int err, const std::string& text)
+{
+    return "rsync: [receiver] " + text + ": " + std::strerror(err) + " (" + std::to_string(err) + ")";
+}
+
+} // namespace
+
+Receiver::Receiver(PushShared& shared, Connection& conn)
+    : s_(shared), conn_(conn), ndx_in_(shared.opt.flist.protocol, "receiver")
+{
+    protocol::TokenSettings ts;
+    ts.compression = s_.opt.compression.value_or(protocol::Compression::None);
+    ts.protocol = s_.opt.flist.protocol;
+    tokens_ = protocol::make_token_decoder(ts);
+    if (s_.opt.xfer_checksum.kind != protocol::ChecksumKind::None)
+        xfer_sum_len_ = protocol::checksum_length(s_.opt.xfer_checksum.kind);
+    else
+        xfer_sum_len_ = protocol::checksum_length(protocol::ChecksumKind::None);
+}
+
+void Receiver::post(PushEvent::Kind kind, std::int32_t ndx)
+{
+    PushEvent e;
+    e.kind = kind;
+    e.ndx = ndx;
+    s_.channel.post(std::move(e));
+}
+
+void Receiver::on_message(protocol::MsgCode code, std::string_view payload)
+{
+    using protocol::MsgCode;
+    switch (code) {
+    case MsgCode::NoSend:
+        if (payload.size() != 4)
+            break;
+        post(PushEvent::Kind::NoSend, int32_from(payload));
+        return;
+    case MsgCode::IoError:
+        if (payload.size() != 4)
+            break;
+        s_.channel.add_io_error(int32_from(payload) & (kIoErrorGeneral | kIoErrorVanished | kIoErrorDelLimit));
+        return;
+    case MsgCode::Noop:
+        if (!payload.empty())
+            break;
+        return;
+    case MsgCode::ErrorExit: {
+        if (payload.size() != 4 && !payload.empty())
+            break;
+        throw PushPeerExit{payload.empty() ? 0 : int32_from(payload)};
+    }
+    case MsgCode::Info:
+        s_.channel.message(LogCode::Info, std::string(payload));
+        return;
+    case MsgCode::Error:
+        s_.channel.message(LogCode::Error, std::string(payload));
+        return;
+    case MsgCode::ErrorXfer:
+        s_.channel.message(LogCode::ErrorXfer, std::string(payload));
+        return;
+    case MsgCode::Warning:
+        s_.channel.message(LogCode::Warning, std::string(payload));
+        return;
+    case MsgCode::Success:
+    case MsgCode::Deleted:
+        return;
+    case MsgCode::Redo:
+    case MsgCode::Stats:
+    case MsgCode::IoTimeout:
+    case MsgCode::ErrorSocket:
+    case MsgCode::ErrorUtf8:
+    case MsgCode::Client:
+    case MsgCode::Log:
+        break;
+    default:
+        throw ProtocolError(ExitCode::StreamIo,
+                            "unexpected tag " + std::to_string(static_cast<int>(code)) + " [receiver]",
+                            protocol::UpstreamSite{"io.c", 1896});
+    }
+    throw ProtocolError(ExitCode::StreamIo,
+                        "invalid multi-message " + std::to_string(static_cast<int>(code)) + ":" +
+                            std::to_string(payload.size()) + " [receiver]",
+                        protocol::UpstreamSite{"io.c", 1799});
+}
+
+void Receiver::read_file_lists()
+{
+    s_.lists.read_first(conn_);
+    if (s_.opt.flist.inc_recurse && s_.lists.total_entries() == 1) {
+        // Upstream flist.c:recv_additional_file_list.
+        const std::int32_t ndx = ndx_in_.get(conn_);
+        if (ndx == protocol::kNdxFlistEof)
+            s_.lists.set_eof();
+        else
+            s_.lists.read_sublist(conn_, ndx, protocol::HeaderSite::AdditionalList);
+    }
+}
+
+void Receiver::fail_index(std::int32_t ndx, const char* where) const
+{
+    const auto count = s_.lists.list_count();
+    const std::int32_t first = count ? s_.lists.list(0).ndx_start - 1 : 0;
+    throw ProtocolError(ExitCode::Protocol,
+                        "File-list index " + std::to_string(ndx) + " not in " + std::to_string(first) + " - " +
+                            std::to_string(s_.lists.last_ndx()) + " (" + where + ") [receiver]",
+                        protocol::UpstreamSite{"rsync.c", 982});
+}
+
+bool Receiver::read_ndx_and_attrs(std::int32_t& ndx, std::uint32_t& iflags, std::uint8_t& type, std::string& xname)
+{
+    const int protocol = s_.opt.flist.protocol;
+    for (;;) {
+        ndx = ndx_in_.get(conn_);
+        if (ndx == protocol::kNdxDone)
+            return false;
+        if (ndx < 0) {
+            if (ndx == protocol::kNdxDelStats) {
+                for (int i = 0; i < 5; ++i)
+                    (void)protocol::get_varint(conn_);
+                continue;
+            }
+            if (!s_.opt.flist.inc_recurse)
+                throw ProtocolError(ExitCode::Protocol,
+                                    "Invalid file index: " + std::to_string(ndx) + " (-1 - " +
+                                        std::to_string(s_.lists.last_ndx()) + ") [receiver]",
+                                    protocol::UpstreamSite{"rsync.c", 353});
+            if (ndx == protocol::kNdxFlistEof) {
+                s_.lists.set_eof();
+                post(PushEvent::Kind::FlistEof);
+                continue;
+            }
+            s_.lists.read_sublist(conn_, ndx);
+            post(PushEvent::Kind::ListAdded);
+            continue;
+        }
+        iflags = protocol >= 29 ? protocol::get_u16(conn_) : (kItemTransfer | kItemMissingData);
+        // Upstream: a protocol-29 keep-alive is the index just past the list with ITEM_IS_NEW.
+        if (protocol < 30 && iflags == kItemIsNew && ndx == s_.lists.last_ndx() + 1)
+            continue;
+        break;
+    }
+    if (!s_.lists.list_for_ndx(ndx))
+        fail_index(ndx, "read_ndx_and_attrs");
+    type = kBasisFname;
+    if (iflags & kItemBasisTypeFollows)
+        type = protocol::get_byte(conn_);
+    xname.clear();
+    if (iflags & kItemXnameFollows)
+        xname = protocol::get_vstring(conn_, protocol::kMaxPathLen - 1);
+    if (iflags & kItemTransfer) {
+        const auto li = s_.lists.list_for_ndx(ndx);
+        const protocol::FileEntry* e = s_.lists.entry_for_ndx(ndx);
+        if (!e || ndx < s_.lists.list(*li).ndx_start || !protocol::is_regular(e->mode))
+            throw ProtocolError(ExitCode::Protocol,
+                                "received request to transfer non-regular file: " + std::to_string(ndx) +
+                                    " [receiver]",
+                                protocol::UpstreamSite{"rsync.c", 442});
+    }
+    return true;
+}
+
+void Receiver::recv_files()
+{
+    const int max_phase = s_.opt.flist.protocol >= 29 ? 2 : 1;
+    for (;;) {
+        std::int32_t ndx = 0;
+        std::uint32_t iflags = 0;
+        std::uint8_t type = kBasisFname;
+        std::string xname;
+        if (!read_ndx_and_attrs(ndx, iflags, type, xname)) {
+            if (s_.opt.flist.inc_recurse && retired_lists_ < static_cast<std::int64_t>(s_.lists.list_count())) {
+                ++retired_lists_;
+                if (retired_lists_ < static_cast<std::int64_t>(s_.lists.list_count()))
+                    continue;
+            }
+            if (++phase_ > max_phase)
+                break;
+            post(PushEvent::Kind::Done);
+            continue;
+        }
+        const protocol::FileEntry* e = s_.lists.entry_for_ndx(ndx);
+        if (!e)
+            throw ProtocolError(ExitCode::Protocol, "", protocol::UpstreamSite{"receiver.c", 877});
+        if (!e->active)
+            throw ProtocolError(ExitCode::Protocol,
+                                "rsync: refusing transfer of cleared file index " + std::to_string(ndx),
+                                protocol::UpstreamSite{"receiver.c", 889});
+        const std::string rel = s_.local_path(e->name);
+        if (s_.daemon_excluded && e->name != "." && s_.daemon_excluded(e->name, protocol::is_dir(e->mode)))
+            throw ProtocolError(ExitCode::Protocol,
+                                "ERROR: rejecting file transfer request for daemon excluded file: " + e->name,
+                                protocol::UpstreamSite{"receiver.c", 900});
+        if (!(iflags & kItemTransfer)) {
+            if (s_.log_item && s_.opt.log_transfers &&
+                server_logs_untransferred_item(iflags, s_.opt.logfile_format_has_i, !xname.empty(),
+                                               s_.opt.stdout_format_has_i, s_.opt.info_name, s_.opt.dry_run,
+                                               s_.opt.logfile_format_has_i))
+                s_.log_item(PushLogItem{e, s_.entry_mode(*e), iflags, 0});
+            continue;
+        }
+        if (phase_ == 2)
+            throw ProtocolError(ExitCode::Protocol, "got transfer request in phase 2 [receiver]",
+                                protocol::UpstreamSite{"receiver.c", 940});
+        if (s_.opt.dry_run) {
+            continue;
+        }
+        receive_file(ndx, *e, iflags, type);
+    }
+}
+
+void Receiver::receive_file(std::int32_t ndx, const protocol::FileEntry& e, std::uint32_t iflags, std::uint8_t type)
+{
+    const ReceiverOptions& o = s_.opt;
+    const int protocol = o.flist.protocol;
+    const bool redoing = sent_.count(ndx) != 0;
+    const std::uint64_t read_before = conn_.total_read();
+    const std::string rel = s_.local_path(e.name);
+    const std::string full = s_.full_fname(e.name);
+
+    // The basis the sender names must be one we could have chosen (CVE-2024-12086).
+    if (protocol >= 29 && type != kBasisFname) {
+        if (type == kBasisFuzzy) {
+            throw ProtocolError(ExitCode::Protocol, "rsync: refusing malicious fuzzy operation for " + e.name,
+                                protocol::UpstreamSite{"receiver.c", 1010});
+        }
+        if (type < kBasisFname || type > kBasisFuzzy)
+            throw ProtocolError(ExitCode::Protocol,
+                                "invalid basis_dir index: " + std::to_string(type > kBasisFuzzy ? type - kBasisFuzzy - 1 : type) + ".",
+                                protocol::UpstreamSite{"receiver.c", 1030});
+    }
+
+    ApplyParams ap;
+    ap.file_sum_kind = o.xfer_checksum.kind == protocol::ChecksumKind::None ? protocol::ChecksumKind::None
+                                                                            : o.xfer_checksum.kind;
+    ap.checksum_seed = o.checksum_seed;
+    ap.protocol = protocol;
+    ap.full_fname = full;
+    ap.keepalive = {};
+    ap.head = protocol::get_sum_head(conn_, protocol::SumHeadRules{protocol, xfer_sum_len_, "receiver"});
+    if (o.append_mode > 0 && !redoing)
+        ap.append_offset = ap.head.file_length();
+
+    auto discard = [&](bool send_nosend) {
+        ApplyParams dp = ap;
+        const ApplyResult r = discard_delta(conn_, *tokens_, dp);
+        (void)r;
+        if (send_nosend && o.flist.inc_recurse)
+            post(PushEvent::Kind::NoSend, ndx);
+    };
+
+    Errno err = 0;
+    UniqueFd basis = s_.writer.open_read(rel, err);
+    struct stat bst{};
+    if (basis && ::fstat(basis.get(), &bst) != 0) {
+        s_.channel.syserr(LogCode::ErrorXfer, errno, "fstat " + full + " failed");
+        s_.channel.add_io_error(kIoErrorGeneral);
+        discard(true);
+        return;
+    }
+    if (!basis && err == EISDIR) {
+        s_.channel.message(LogCode::ErrorXfer, "recv_files: " + full + " is a directory\n");
+        s_.channel.add_io_error(kIoErrorGeneral);
+        discard(true);
+        return;
+    }
+    const bool exists = static_cast<bool>(basis);
+    std::uint32_t mode = s_.entry_mode(e);
+    if (!o.preserve_perms)
+        mode = dest_mode(mode, exists ? bst.st_mode : 0, s_.default_perms(), exists, o.preserve_executability);
+
+    Errno terr = 0;
+    std::optional<TempFile> temp = s_.writer.create_temp(rel, o.temp_dir, terr, mode & 07777);
+    if (!temp) {
+        const auto tmpl = ModuleWriter::temp_name_template(rel, o.temp_dir);
+        s_.channel.syserr(LogCode::ErrorXfer, terr, "mkstemp " + s_.full_fname(tmpl.value_or(e.name)) + " failed");
+        s_.channel.add_io_error(kIoErrorGeneral);
+        discard(true);
+        return;
+    }
+
+    FileDataWindow window(basis ? basis.get() : -1, exists ? bst.st_size : 0);
+    ap.basis = exists ? &window : nullptr;
+    ap.basis_size = exists ? bst.st_size : 0;
+    ap.out_fd = temp->fd.get();
+    ap.sparse = o.sparse;
+    const ApplyResult r = apply_delta(conn_, *tokens_, ap);
+    if (r.write_errno != 0) {
+        s_.writer.discard(*temp);
+        throw ProtocolError(ExitCode::FileIo, sys_text(r.write_errno, "write failed on " + full),
+                            protocol::UpstreamSite{"receiver.c", 640});
+    }
+    if (o.do_fsync && ::fsync(temp->fd.get()) != 0) {
+        const int ferr = errno;
+        s_.writer.discard(*temp);
+        throw ProtocolError(ExitCode::FileIo, sys_text(ferr, "fsync failed on " + full),
+                            protocol::UpstreamSite{"receiver.c", 666});
+    }
+    if (s_.log_item && o.log_transfers)
+        s_.log_item(PushLogItem{&e, mode, iflags, static_cast<std::int64_t>(conn_.total_read() - read_before)});
+
+    int recv_ok = r.sum_matches ? 1 : 0;
+    if (recv_ok) {
+        // Upstream rsync.c:finish_transfer: attributes on the temp file, then the rename.
+        AttrTarget t = s_.target_for(e, mode);
+        auto on_error = [this](int e2, const std::string& text) {
+            s_.channel.syserr(LogCode::ErrorXfer, e2, text);
+            s_.channel.add_io_error(kIoErrorGeneral);
+        };
+        struct stat tst{};
+        (void)::fstat(temp->fd.get(), &tst);
+        (void)set_file_attrs(s_.writer, rel, temp->fd.get(), t, &tst, s_.attrs, kAttrsAccurateTime, full, on_error);
+        bool copied = false;
+        const Errno rerr = s_.writer.rename_into_place(*temp, rel, copied);
+        if (rerr != 0) {
+            s_.channel.syserr(LogCode::ErrorXfer, rerr, "rename " + s_.full_fname(temp->name) + " -> \"" + e.name + "\"");
+            s_.channel.add_io_error(kIoErrorGeneral);
+            s_.writer.discard(*temp);
+            recv_ok = -1;
+        } else if (copied) {
+            (void)set_file_attrs(s_.writer, rel, -1, t, nullptr, s_.attrs, kAttrsAccurateTime, full, on_error);
+        }
+    } else {
+        s_.writer.discard(*temp);
+    }
+
+    switch (recv_ok) {
+    case 1:
+        if (o.flist.inc_recurse)
+            post(PushEvent::Kind::Success, ndx);
+        break;
+    case 0:
+        if (redoing) {
+            s_.channel.message(LogCode::ErrorXfer, "ERROR: " + e.name + " failed verification -- update discarded.\n");
+            s_.channel.add_io_error(kIoErrorGeneral);
+            if (o.flist.inc_recurse)
+                post(PushEvent::Kind::NoSend, ndx);
+        } else {
+            if (o.info_name >= 1 || o.stdout_format_has_i)
+                s_.channel.message(LogCode::Warning, "WARNING: " + e.name +
+                                                         " failed verification -- update discarded (will try again).\n");
+            post(PushEvent::Kind::Redo, ndx);
+            sent_.insert(ndx);
+        }
+        break;
+    default:
+        if (o.flist.inc_recurse)
+            post(PushEvent::Kind::NoSend, ndx);
+        break;
+    }
+}
+
+void Receiver::read_final_goodbye()
+{
+    // Upstream main.c:do_recv's receiver tail: with protocol 31 the sender answers the
+    // generator's late NDX_DONE, which the receiver passes on; then it waits to be stopped.
+    if (s_.opt.flist.protocol < 31)
+        return;
+    std::int32_t ndx = 0;
+    std::uint32_t iflags = 0;
+    std::uint8_t type = 0;
+    std::string xname;
+    if (read_ndx_and_attrs(ndx, iflags, type, xname))
+        throw ProtocolError(ExitCode::Protocol, "Invalid packet at end of run (" + std::to_string(ndx) + ") [receiver]",
+                            protocol::UpstreamSite{"main.c", 947});
+    post(PushEvent::Kind::Done);
+}
+
+void Receiver::run() noexcept
+{
+    try {
+        recv_files();
+        post(PushEvent::Kind::Done);
+        read_final_goodbye();
+    } catch (...) {
+        s_.channel.set_failure(std::current_exception());
+    }
+    post(PushEvent::Kind::Ended);
+}
+
+} // namespace ocr::transfer

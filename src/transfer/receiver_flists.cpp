@@ -1,0 +1,216 @@
+// SPDX-License-Identifier: MIT
+// The received lists of a push, and the sender's ids matched to local ones.
+#include "transfer/receiver_flists.hpp"
+
+#include "protocol/ndx.hpp"
+#include "protocol/protocol_error.hpp"
+
+#include <grp.h>
+#include <pwd.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <vector>
+
+namespace ocr::transfer {
+namespace {
+
+// Upstream uidlist.c:recv_add_gid: a non-root receiver can only give files the groups
+// it is a member of; others are left alone (FLAG_SKIP_GROUP).
+bool in_my_groups(gid_t gid)
+{
+    if (gid == ::getegid())
+        return true;
+    const int n = ::getgroups(0, nullptr);
+    if (n <= 0)
+        return false;
+    std::vector<gid_t> groups(static_cast<std::size_t>(n));
+    const int got = ::getgroups(n, groups.data());
+    return got > 0 && std::find(groups.begin(), groups.begin() + got, gid) != groups.begin() + got;
+}
+
+} // namespace
+
+ReceiverFileLists::ReceiverFileLists(const protocol::FlistOptions& opts, protocol::FlistDecoder::NameFilter filter,
+                                     bool numeric_ids)
+    : decoder_(opts, "Receiver", std::move(filter)), numeric_ids_(numeric_ids), preserve_uid_(opts.preserve_uid),
+      preserve_gid_(opts.preserve_gid)
+{
+}
+
+void ReceiverFileLists::read_first(protocol::ByteSource& in)
+{
+    protocol::DecodedList first = decoder_.read_first_list(in);
+    {
+        std::lock_guard<std::mutex> lock(mutex_);
+        for (const protocol::IdName& u : decoder_.id_lists().users)
+            map_user(u.id, u.name);
+        for (const protocol::IdName& g : decoder_.id_lists().groups)
+            map_group(g.id, g.name);
+    }
+    publish(std::move(first));
+}
+
+void ReceiverFileLists::read_sublist(protocol::ByteSource& in, std::int32_t header, protocol::HeaderSite site)
+{
+    std::size_t dir_count = 0;
+    {
+        std::lock_guard<std::mutex> lock(mutex_);
+        dir_count = dirs_.size();
+    }
+    const std::int32_t dir_ndx = protocol::dir_ndx_from_header(header, dir_count, "receiver", site);
+    publish(decoder_.read_sublist(in, dir_ndx));
+}
+
+void ReceiverFileLists::publish(protocol::DecodedList list)
+{
+    std::lock_guard<std::mutex> lock(mutex_);
+    for (const protocol::FileEntry& e : list.entries) {
+        if (e.user_name)
+            map_user(e.uid, *e.user_name);
+        if (e.group_name)
+            map_group(e.gid, *e.group_name);
+    }
+    const std::size_t li = lists_.size();
+    // The decoder numbers directories in sorted order, list by list; keep the same table.
+    for (std::size_t i = 0; i < list.entries.size(); ++i)
+        if (protocol::is_dir(list.entries[i].mode) && decoder_.dir_count() > dirs_.size())
+            dirs_.push_back(ListPos{li, i});
+    total_ += static_cast<std::int64_t>(list.entries.size());
+    io_error_ = decoder_.io_error();
+    stats_ = decoder_.stats();
+    lists_.push_back(std::make_unique<protocol::DecodedList>(std::move(list)));
+}
+
+void ReceiverFileLists::set_eof()
+{
+    std::lock_guard<std::mutex> lock(mutex_);
+    eof_ = true;
+}
+
+std::size_t ReceiverFileLists::list_count() const
+{
+    std::lock_guard<std::mutex> lock(mutex_);
+    return lists_.size();
+}
+
+const protocol::DecodedList& ReceiverFileLists::list(std::size_t i) const
+{
+    std::lock_guard<std::mutex> lock(mutex_);
+    return *lists_.at(i);
+}
+
+bool ReceiverFileLists::eof() const
+{
+    std::lock_guard<std::mutex> lock(mutex_);
+    return eof_;
+}
+
+std::int64_t ReceiverFileLists::total_entries() const
+{
+    std::lock_guard<std::mutex> lock(mutex_);
+    return total_;
+}
+
+std::optional<std::size_t> ReceiverFileLists::list_for_ndx(std::int32_t ndx) const
+{
+    std::lock_guard<std::mutex> lock(mutex_);
+    // Lists cover increasing index ranges: find the last one starting at or below ndx + 1.
+    const auto it = std::upper_bound(lists_.begin(), lists_.end(), static_cast<std::int64_t>(ndx) + 1,
+                                     [](std::int64_t v, const std::unique_ptr<protocol::DecodedList>& l) {
+                                         return v < l->ndx_start;
+                                     });
+    if (it == lists_.begin())
+        return std::nullopt;
+    const protocol::DecodedList& l = **(it - 1);
+    if (static_cast<std::int64_t>(ndx) >= l.ndx_start + static_cast<std::int64_t>(l.entries.size()))
+        return std::nullopt;
+    return static_cast<std::size_t>(it - 1 - lists_.begin());
+}
+
+const protocol::FileEntry* ReceiverFileLists::entry_for_ndx(std::int32_t ndx) const
+{
+    const auto li = list_for_ndx(ndx);
+    if (!li)
+        return nullptr;
+    std::lock_guard<std::mutex> lock(mutex_);
+    const protocol::DecodedList& l = *lists_[*li];
+    if (ndx >= l.ndx_start)
+        return &l.entries[static_cast<std::size_t>(ndx - l.ndx_start)];
+    if (l.parent_dir_ndx < 0 || static_cast<std::size_t>(l.parent_dir_ndx) >= dirs_.size())
+        return nullptr;
+    const ListPos p = dirs_[static_cast<std::size_t>(l.parent_dir_ndx)];
+    return &lists_[p.list]->entries[p.entry];
+}
+
+const protocol::FileEntry* ReceiverFileLists::dir_entry(std::int32_t dir_ndx) const
+{
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (dir_ndx < 0 || static_cast<std::size_t>(dir_ndx) >= dirs_.size())
+        return nullptr;
+    const ListPos p = dirs_[static_cast<std::size_t>(dir_ndx)];
+    return &lists_[p.list]->entries[p.entry];
+}
+
+std::int32_t ReceiverFileLists::last_ndx() const
+{
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (lists_.empty())
+        return -1;
+    const protocol::DecodedList& l = *lists_.back();
+    return l.ndx_start + static_cast<std::int32_t>(l.entries.size()) - 1;
+}
+
+void ReceiverFileLists::map_user(std::uint32_t id, const std::string& name)
+{
+    if (!preserve_uid_ || numeric_ids_ || id == 0 || name.empty())
+        return;
+    // Upstream uidlist.c:match_uid via recv_add_uid: the local user of that name.
+    if (const struct passwd* pw = ::getpwnam(name.c_str()))
+        uids_[id] = pw->pw_uid;
+}
+
+void ReceiverFileLists::map_group(std::uint32_t id, const std::string& name)
+{
+    if (!preserve_gid_ || numeric_ids_ || name.empty())
+        return;
+    if (id == 0)
+        return;
+    if (const struct group* gr = ::getgrnam(name.c_str()))
+        gids_[id] = static_cast<std::uint32_t>(gr->gr_gid);
+}
+
+std::uint32_t ReceiverFileLists::local_uid(std::uint32_t id) const
+{
+    std::lock_guard<std::mutex> lock(mutex_);
+    const auto it = uids_.find(id);
+    return it == uids_.end() ? id : it->second;
+}
+
+std::optional<std::uint32_t> ReceiverFileLists::local_gid(std::uint32_t id) const
+{
+    std::uint32_t gid = id;
+    {
+        std::lock_guard<std::mutex> lock(mutex_);
+        const auto it = gids_.find(id);
+        if (it != gids_.end() && it->second)
+            gid = *it->second;
+    }
+    if (::geteuid() != 0 && !in_my_groups(static_cast<gid_t>(gid)))
+        return std::nullopt;
+    return gid;
+}
+
+int ReceiverFileLists::io_error() const
+{
+    std::lock_guard<std::mutex> lock(mutex_);
+    return io_error_;
+}
+
+protocol::FlistStats ReceiverFileLists::stats() const
+{
+    std::lock_guard<std::mutex> lock(mutex_);
+    return stats_;
+}
+
+} // namespace ocr::transfer

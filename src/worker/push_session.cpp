@@ -1,0 +1,384 @@
+// SPDX-License-Identifier: MIT
+// A push from the setup bytes to the session's end; the engine is transfer::PushEngine.
+#include "worker/push_session.hpp"
+
+#include "daemon/module_policy.hpp"
+#include "daemon/session_setup.hpp"
+#include "daemon/upstream_text.hpp"
+#include "protocol/protocol_error.hpp"
+#include "transfer/chmod_rules.hpp"
+#include "transfer/filter_client.hpp"
+#include "transfer/filter_daemon.hpp"
+#include "transfer/log_format.hpp"
+#include "transfer/module_writer.hpp"
+#include "transfer/push_engine.hpp"
+#include "transfer/receiver.hpp"
+#include "transfer/reporter.hpp"
+#include "worker/protocol_start.hpp"
+#include "worker/transfer_ending.hpp"
+
+#include <spdlog/spdlog.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <ctime>
+#include <mutex>
+
+namespace ocr::worker {
+namespace {
+
+using protocol::ExitCode;
+
+std::string int32_le(int v)
+{
+    std::string p(4, '\0');
+    for (int i = 0; i < 4; ++i)
+        p[static_cast<std::size_t>(i)] = static_cast<char>((static_cast<unsigned>(v) >> (8 * i)) & 0xFF);
+    return p;
+}
+
+void log_to_daemon(transfer::Reporter::LogLevel level, std::string_view line)
+{
+    switch (level) {
+    case transfer::Reporter::LogLevel::Info:
+        spdlog::info("{}", line);
+        break;
+    case transfer::Reporter::LogLevel::Warning:
+        spdlog::warn("{}", line);
+        break;
+    case transfer::Reporter::LogLevel::Error:
+        spdlog::error("{}", line);
+        break;
+    }
+}
+
+protocol::NumericIds numeric_ids_mode(int numeric_ids)
+{
+    if (numeric_ids == 0)
+        return protocol::NumericIds::Off;
+    return numeric_ids < 0 ? protocol::NumericIds::Local : protocol::NumericIds::Wire;
+}
+
+transfer::OptionRuleKind option_rule_kind(daemon::FilterOption::Kind kind)
+{
+    using K = daemon::FilterOption::Kind;
+    switch (kind) {
+    case K::Filter:
+        return transfer::OptionRuleKind::Filter;
+    case K::Exclude:
+        return transfer::OptionRuleKind::Exclude;
+    case K::Include:
+        return transfer::OptionRuleKind::Include;
+    case K::ExcludeFrom:
+        return transfer::OptionRuleKind::ExcludeFrom;
+    case K::IncludeFrom:
+        return transfer::OptionRuleKind::IncludeFrom;
+    }
+    return transfer::OptionRuleKind::Filter;
+}
+
+// Upstream's module-relative form of a path argument the daemon already sanitized.
+std::string module_relative(const std::string& arg, std::size_t module_dirlen)
+{
+    std::string rel = arg;
+    if (!rel.empty() && rel[0] == '/')
+        rel = rel.substr(std::min(module_dirlen, rel.size()));
+    while (!rel.empty() && rel[0] == '/')
+        rel.erase(0, 1);
+    return rel;
+}
+
+transfer::ReceiverOptions receiver_options(const daemon::ServerOptions& o, const StartedProtocol& started,
+                                           const PushContext& ctx, const transfer::TransferLogFormat& log_format)
+{
+    const daemon::ProtocolSetupPlan& plan = started.plan;
+    transfer::ReceiverOptions r;
+    protocol::FlistOptions& f = r.flist;
+    f.protocol = plan.protocol;
+    f.varint_flags = plan.varint_flist_flags;
+    f.preserve_uid = o.preserve_uid != 0;
+    f.preserve_gid = o.preserve_gid != 0;
+    f.preserve_links = o.preserve_links != 0;
+    f.preserve_devices = o.preserve_devices != 0;
+    f.preserve_specials = o.preserve_specials != 0;
+    f.preserve_hard_links = o.preserve_hard_links != 0;
+    f.preserve_atimes = o.preserve_atimes != 0;
+    f.preserve_crtimes = o.preserve_crtimes != 0;
+    f.always_checksum = o.always_checksum != 0;
+    f.checksum_len = protocol::checksum_length(started.checksums.file_list);
+    f.inc_recurse = plan.inc_recurse;
+    f.numeric_ids = numeric_ids_mode(o.numeric_ids);
+    f.xmit_id0_names = plan.xmit_id0_names;
+    f.use_safe_inc_flist = plan.use_safe_inc_flist;
+    f.relative_paths = o.relative_paths > 0;
+    f.recurse = o.recurse != 0;
+    f.ignore_errors = o.ignore_errors != 0;
+    f.delete_missing_args = o.missing_args == 2;
+    f.munge_symlinks = ctx.confined.munge_symlinks;
+    f.sanitize_paths = ctx.module_dirlen != 0;
+
+    r.xfer_checksum = started.checksums.transfer;
+    r.file_checksum = started.checksums.file_list;
+    r.checksum_seed = started.seed;
+    if (started.compression)
+        r.compression = started.compression->compression;
+    r.max_alloc = static_cast<std::size_t>(o.max_alloc);
+
+    if (!o.paths.empty()) {
+        r.dest_given = true;
+        r.dest_path = module_relative(o.paths.front(), ctx.module_dirlen);
+        if (!o.paths.front().empty() && o.paths.front().back() == '/' && !r.dest_path.empty() &&
+            r.dest_path.back() != '/')
+            r.dest_path += '/';
+    }
+    if (o.tmpdir)
+        r.temp_dir = module_relative(*o.tmpdir, ctx.module_dirlen);
+
+    r.dry_run = o.do_xfers == 0;
+    r.whole_file = o.whole_file > 0 || started.checksums.forces_whole_file();
+    if (o.append_mode > 0)
+        r.whole_file = false;
+    r.block_size = o.block_size;
+    r.always_checksum = o.always_checksum != 0;
+    r.size_only = o.size_only != 0;
+    r.ignore_times = o.ignore_times != 0;
+    r.update_only = o.update_only != 0;
+    r.ignore_existing = o.ignore_existing != 0;
+    r.ignore_non_existing = o.ignore_non_existing != 0;
+    r.modify_window = o.modify_window;
+    r.max_size = o.max_size;
+    r.min_size = o.min_size;
+    r.recurse = o.recurse != 0;
+    r.relative_paths = o.relative_paths > 0;
+    r.implied_dirs = o.implied_dirs != 0;
+
+    r.inplace = o.inplace != 0;
+    r.append_mode = o.append_mode;
+    r.sparse = o.sparse_files > 0;
+    r.do_fsync = o.do_fsync != 0;
+    r.keep_partial = o.keep_partial != 0;
+    if (o.partial_dir)
+        r.partial_dir = *o.partial_dir;
+    r.delay_updates = o.delay_updates != 0;
+
+    r.preserve_perms = o.preserve_perms != 0;
+    r.preserve_executability = o.preserve_executability != 0;
+    r.preserve_mtimes = o.preserve_mtimes != 0;
+    r.omit_dir_times = o.omit_dir_times != 0;
+    r.omit_link_times = o.omit_link_times != 0;
+    r.preserve_uid = o.preserve_uid != 0;
+    r.preserve_gid = o.preserve_gid != 0;
+    r.preserve_links = o.preserve_links != 0;
+    r.preserve_devices = o.preserve_devices != 0;
+    r.preserve_specials = o.preserve_specials != 0;
+    r.safe_links = o.safe_symlinks != 0;
+    r.munge_symlinks = ctx.confined.munge_symlinks;
+    r.am_root = o.am_root < 0 ? -1 : (::geteuid() == 0 ? 1 : 0);
+    r.numeric_ids = o.numeric_ids != 0;
+    const mode_t um = ::umask(0);
+    ::umask(um);
+    r.umask = um;
+
+    r.delete_mode = o.delete_mode;
+    r.ignore_errors = o.ignore_errors != 0;
+
+    r.info_name = o.info_levels[6]; // INFO_NAME
+    r.stdout_format_has_i = o.stdout_format_has_i;
+    r.log_before_transfer = o.log_before_transfer != 0;
+    r.logfile_format_has_i = log_format.has_i;
+    r.log_transfers = log_format.logs_items();
+
+    r.io_timeout = std::chrono::seconds(ctx.io_timeout);
+    r.bwlimit_kib = daemon::effective_bwlimit(o.bwlimit, ctx.defaults.bwlimit_kib);
+    return r;
+}
+
+// The transfer log of a push (upstream log_item(FLOG) with op "recv").
+class PushTransferLog {
+public:
+    PushTransferLog(const PushContext& ctx, const daemon::ServerOptions& o, const StartedProtocol& started,
+                    transfer::TransferLogFormat format)
+        : format_(std::move(format))
+    {
+        session_.remote_addr = ctx.session.addr;
+        session_.remote_host = ctx.module.reverse_lookup ? ctx.session.host : std::string("UNDETERMINED");
+        session_.module_name = ctx.module.name;
+        session_.module_path = ctx.module.path;
+        session_.auth_user = ctx.session.auth_user;
+        session_.pid = static_cast<long>(::getpid());
+        session_.am_sender = false;
+        session_.preserve_mtimes = o.preserve_mtimes != 0;
+        session_.receiver_symlink_times = true;
+        session_.always_checksum = o.always_checksum != 0;
+        session_.checksum_length = protocol::checksum_length(
+            o.always_checksum ? started.checksums.file_list : started.checksums.transfer.kind);
+        preserve_uid_ = o.preserve_uid != 0;
+        preserve_gid_ = o.preserve_gid != 0;
+    }
+
+    void set_daemon_dir(std::string dir) { daemon_dir_ = std::move(dir); }
+
+    void item(const transfer::PushLogItem& p)
+    {
+        const protocol::FileEntry& f = *p.entry;
+        transfer::LogItem it;
+        it.op = "recv";
+        it.name = f.name;
+        it.daemon_dir = daemon_dir_;
+        it.mode = p.mode;
+        it.length = f.size;
+        it.mtime = static_cast<std::time_t>(f.mtime);
+        if (preserve_uid_)
+            it.uid = f.uid;
+        if (preserve_gid_)
+            it.gid = f.gid;
+        it.symlink_target = f.symlink_target;
+        it.iflags = p.iflags;
+        it.bytes_read = p.bytes_read;
+        std::lock_guard<std::mutex> lock(mutex_);
+        session_.now = std::time(nullptr);
+        const transfer::LogLine line = transfer::render_log_format(*format_.format, session_, it);
+        if (line.ok())
+            spdlog::info("{}", line.text);
+    }
+
+private:
+    transfer::TransferLogFormat format_;
+    transfer::LogSession session_;
+    std::string daemon_dir_;
+    std::mutex mutex_;
+    bool preserve_uid_ = false;
+    bool preserve_gid_ = false;
+};
+
+daemon::UpstreamSite default_site(int code)
+{
+    switch (static_cast<ExitCode>(code)) {
+    case ExitCode::Protocol:
+        return {"io.c", 1479};
+    case ExitCode::FileIo:
+        return {"receiver.c", 640};
+    case ExitCode::FileSelect:
+        return {"main.c", 787};
+    case ExitCode::Malloc:
+        return {"util2.c", 80};
+    default:
+        return {"main.c", 1338};
+    }
+}
+
+} // namespace
+
+int run_push(const PushContext& ctx, daemon::ServerOptions& options, UniqueFd client)
+{
+    const int effective_timeout = ctx.io_timeout;
+    transfer::Connection conn({client.get(), std::chrono::seconds(effective_timeout),
+                               daemon::effective_bwlimit(options.bwlimit, ctx.defaults.bwlimit_kib), "receiver",
+                               ctx.session.pending_input});
+
+    StartedProtocol started;
+    try {
+        auto start = start_protocol(conn, options);
+        if (auto* failed = std::get_if<StartFailure>(&start)) {
+            if (!failed->log_text.empty())
+                spdlog::error("{}", daemon::without_newline(failed->log_text));
+            spdlog::error("{}", daemon::without_newline(daemon::rsync_error_line(
+                                    failed->exit_code, {"compat.c", 406}, daemon::UpstreamRole::Receiver)));
+            return failed->exit_code;
+        }
+        started = std::get<StartedProtocol>(start);
+    } catch (const protocol::ProtocolError& e) {
+        spdlog::error("{}", e.what());
+        return protocol::to_int(e.code());
+    }
+    const int protocol = started.plan.protocol;
+
+    // Upstream start_server / do_server_recv: multiplex our output, tell a 31+ client our
+    // timeout, and read multiplexed input from protocol 30.
+    transfer::Reporter report(conn, protocol, "generator", log_to_daemon);
+    EndingContext ending{conn, report, protocol, false, std::chrono::seconds(effective_timeout)};
+    conn.start_mux_out();
+    report.set_can_send(true);
+    if (effective_timeout > 0 && protocol >= 31)
+        conn.send_message(protocol::MsgCode::IoTimeout, int32_le(effective_timeout));
+    if (protocol >= 30)
+        conn.start_mux_in();
+
+    transfer::ModuleFs fs(UniqueFd(::fcntl(ctx.confined.root.get(), F_DUPFD_CLOEXEC, 0)));
+    ctx.filter_files.confined(fs);
+    transfer::ModuleWriter writer(ctx.confined.root.get());
+
+    transfer::FilterOptions fo;
+    fo.role = transfer::FilterSide::Receiver;
+    fo.protocol_version = protocol;
+    fo.delete_excluded = options.delete_excluded != 0;
+    fo.eol_nulls = options.eol_nulls != 0;
+    fo.who = "receiver";
+    fo.module_chroot = ctx.confined.chrooted;
+    fo.home_dir.clear();
+    transfer::FilterSet filters(fo, ctx.filter_files);
+
+    mode_t umask_now = ::umask(0);
+    ::umask(umask_now);
+    const transfer::SessionChmod chmod =
+        transfer::combine_session_chmod(options.chmod, ctx.module.incoming_chmod, false, umask_now);
+    if (!chmod.log_line.empty())
+        spdlog::info("{}", chmod.log_line);
+
+    const transfer::TransferLogFormat log_format = transfer::resolve_transfer_log_format(
+        ctx.defaults.log_file_format, ctx.module.transfer_logging, ctx.module.log_format);
+    transfer::ReceiverOptions ropt = receiver_options(options, started, ctx, log_format);
+    PushTransferLog tlog(ctx, options, started, log_format);
+
+    try {
+        transfer::load_module_filters(filters, transfer::ModuleFilterConfig{ctx.module.filter, ctx.module.include_from,
+                                                                          ctx.module.include, ctx.module.exclude_from,
+                                                                          ctx.module.exclude, ctx.module.path});
+        for (const daemon::FilterOption& f : options.filters)
+            transfer::add_option_rule(filters, option_rule_kind(f.kind), f.text, ctx.module_dirlen);
+
+        transfer::PushEngine::Services services{conn,
+                                                client.get(),
+                                                writer,
+                                                report,
+                                                filters,
+                                                ctx.module.name,
+                                                ctx.confined.chrooted,
+                                                chmod.all.empty() ? nullptr : &chmod.all,
+                                                chmod.module_only.empty() ? nullptr : &chmod.module_only,
+                                                {}};
+        if (log_format.logs_items()) {
+            std::string dir = ropt.dest_path;
+            while (!dir.empty() && dir.back() == '/')
+                dir.pop_back();
+            tlog.set_daemon_dir(dir.empty() ? std::string() : "/" + dir);
+            services.log_item = [&tlog](const transfer::PushLogItem& item) { tlog.item(item); };
+        }
+        transfer::PushEngine engine(ropt, std::move(services));
+        transfer::WireFilterParams wire{options.prune_empty_dirs != 0, options.delete_mode != 0,
+                                        options.cvs_exclude != 0};
+        const transfer::PushResult result = engine.run(wire);
+        spdlog::info("{}", transfer::session_totals_line(static_cast<std::int64_t>(result.total_written),
+                                                         static_cast<std::int64_t>(result.total_read),
+                                                         result.total_size));
+        return end_after_completion(ending, result.exit_code, true);
+    } catch (const transfer::PushPeerExit& e) {
+        return end_after_peer_exit(ending, e.code, {"io.c", 1892});
+    } catch (const protocol::ProtocolError& e) {
+        const int code = protocol::to_int(e.code());
+        const daemon::UpstreamSite site = e.site().file ? e.site() : default_site(code);
+        std::string message = e.what();
+        if (!message.empty() && message.back() != '\n')
+            message += '\n';
+        return end_with_fatal_error(ending, message, code, site);
+    } catch (const std::bad_alloc&) {
+        return end_with_fatal_error(ending, "ERROR: out of memory in the receiver\n",
+                                    protocol::to_int(ExitCode::Malloc), {"util2.c", 80});
+    } catch (const std::exception& e) {
+        spdlog::error("internal error in the receiver: {}", e.what());
+        return end_with_fatal_error(ending, "", protocol::to_int(ExitCode::StreamIo), {"io.c", 285});
+    }
+}
+
+} // namespace ocr::worker
