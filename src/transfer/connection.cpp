@@ -221,13 +221,21 @@ void Connection::pump(bool need_input)
         if (need_input || (!split_ && raw_.size() - raw_pos_ < kMaxBufferedInput))
             events |= POLLIN;
         pollfd p{opt_.fd, events, 0};
-        const int n = ::poll(&p, 1, wait_ms(need_input));
+        const bool idle_work = need_input && !split_ && idle_work_;
+        const int n = ::poll(&p, 1, idle_work ? 0 : wait_ms(need_input));
         if (n < 0) {
             if (errno == EINTR)
                 continue;
             throw ProtocolError(ExitCode::SocketIo, std::string("poll: ") + std::strerror(errno));
         }
         if (n == 0) {
+            if (idle_work) {
+                // The work writes (more file lists); stage it so that this loop sends it.
+                if (!idle_work_())
+                    idle_work_ = nullptr;
+                stage_data_frames();
+                continue;
+            }
             check_timeout(need_input);
             // Waiting for the peer: tell it we are alive (only once multiplexing; a split
             // reader leaves that to the writing thread).

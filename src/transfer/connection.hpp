@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 
@@ -51,6 +52,10 @@ public:
     /// @brief Stops demultiplexing input (pre-31 --files-from arrives unframed).
     void stop_mux_in();
     void set_handler(MessageHandler* handler) noexcept { handler_ = handler; }
+    /// @brief Work to do while a read waits for the peer (upstream's sender keeps sending
+    ///        file lists then: io.c:perform_io with extra_flist_sending_enabled). Called,
+    ///        each time no input is ready, until it returns false; empty: none.
+    void set_idle_work(std::function<bool()> work) { idle_work_ = std::move(work); }
     /// @brief From now on one thread reads and another writes (a push: upstream's receiver
     ///        process reads the socket while its generator process writes it). Reading then
     ///        never flushes output and writing never reads ahead; each side times out on its
@@ -101,6 +106,7 @@ private:
 
     Options opt_;
     MessageHandler* handler_ = nullptr;
+    std::function<bool()> idle_work_;
     bool mux_out_ = false;
     bool mux_in_ = false;
     bool split_ = false;

@@ -14,6 +14,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <random>
 
@@ -100,7 +101,7 @@ void Generator::handle_event(const PushEvent& ev)
         ++msgdone_;
         break;
     case K::ListAdded:
-        ++visible_lists_;
+        visible_lists_ = std::max(visible_lists_, static_cast<std::size_t>(ev.ndx));
         states_.resize(visible_lists_);
         break;
     case K::FlistEof:

@@ -25,7 +25,7 @@ struct PushEvent {
         NoSend,    ///< a file was not written (MSG_NO_SEND)
         Redo,      ///< a file failed verification: request it again (MSG_REDO)
         Done,      ///< the receiver finished a phase (its NDX_DONE on the pipe)
-        ListAdded, ///< a sub-list arrived
+        ListAdded, ///< a sub-list arrived; ndx: how many lists there are now
         FlistEof,  ///< the sender has no more sub-lists (NDX_FLIST_EOF)
         Message,   ///< a text for the client and the log
         Ended,     ///< the receiver thread stopped (normally or not)

@@ -162,7 +162,9 @@ bool Receiver::read_ndx_and_attrs(std::int32_t& ndx, std::uint32_t& iflags, std:
                 continue;
             }
             s_.lists.read_sublist(conn_, ndx);
-            post(PushEvent::Kind::ListAdded);
+            // The count, not a bare "one more": the generator may already have counted
+            // this list when it started.
+            post(PushEvent::Kind::ListAdded, static_cast<std::int32_t>(s_.lists.list_count()));
             continue;
         }
         iflags = protocol >= 29 ? protocol::get_u16(conn_) : (kItemTransfer | kItemMissingData);

@@ -29,6 +29,9 @@ using protocol::ProtocolError;
 
 // Upstream MIN_FILECNT_LOOKAHEAD: how far ahead of the client's requests sub-lists go.
 constexpr int kFileLookahead = 1000;
+// While waiting for the client, lists keep going out up to this many entries in flight
+// (upstream rsync.h MAX_FILECNT_LOOKAHEAD, used by io.c:perform_io).
+constexpr std::int64_t kMaxFileLookahead = 10000;
 // Upstream FNAMECMP_FNAME / FNAMECMP_PARTIAL_DIR: the basis is the file itself / the
 // partial file.
 constexpr std::uint8_t kBasisFname = 0x80;
@@ -416,19 +419,41 @@ void Sender::send_one(std::int32_t ndx, SentFile& file, std::uint32_t iflags, st
     file.sent = true;
 }
 
+bool Sender::send_idle_list()
+{
+    if (flists_.eof() || flists_.in_flight() >= kMaxFileLookahead)
+        return false;
+    flists_.send_extra_lists(-1);
+    return !flists_.eof();
+}
+
 void Sender::send_files()
 {
     const int protocol = opt_.flist.protocol;
     const int max_phase = protocol >= 29 ? 2 : 1;
     const int save_io_error = s_.report.io_error();
     for (;;) {
-        if (opt_.flist.inc_recurse)
+        if (opt_.flist.inc_recurse) {
             flists_.send_extra_lists(kFileLookahead);
+            // A client that has every list it was sent may wait for the next one before it
+            // asks for anything (upstream send_files: extra_flist_sending_enabled).
+            if (!flists_.eof())
+                s_.conn.set_idle_work([this] { return send_idle_list(); });
+        }
         std::int32_t ndx = 0;
         std::uint32_t iflags = 0;
         std::uint8_t basis_type = kBasisFname;
         std::string xname;
-        if (!read_request(ndx, iflags, basis_type, xname)) {
+        bool got = false;
+        {
+            // Cleared however the read ends: the connection outlives this sender.
+            struct IdleWorkScope {
+                Connection& conn;
+                ~IdleWorkScope() { conn.set_idle_work({}); }
+            } scope{s_.conn};
+            got = read_request(ndx, iflags, basis_type, xname);
+        }
+        if (!got) {
             if (opt_.flist.inc_recurse && flists_.live_lists() > 0) {
                 flists_.retire_oldest();
                 if (flists_.live_lists() > 0) {

@@ -72,6 +72,7 @@ public:
 
 private:
     void send_files();
+    bool send_idle_list();
     bool read_request(std::int32_t& ndx, std::uint32_t& iflags, std::uint8_t& basis_type, std::string& xname);
     void echo_request(std::int32_t ndx, std::uint32_t iflags, std::uint8_t basis_type, const std::string& xname);
     void send_one(std::int32_t ndx, SentFile& file, std::uint32_t iflags, std::uint8_t basis_type,

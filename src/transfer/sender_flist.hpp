@@ -68,6 +68,9 @@ public:
 
     /// @brief No more sub-lists will follow (upstream flist_eof).
     [[nodiscard]] bool eof() const noexcept { return eof_; }
+    /// @brief Entries announced beyond what the client has retired (upstream
+    ///        file_total - file_old_total).
+    [[nodiscard]] std::int64_t in_flight() const noexcept { return file_total_ - file_old_total_; }
 
     /// @brief The entry with global index @p ndx in a live list, or nullptr. With
     ///        incremental recursion an index just below a list's start names the list's
