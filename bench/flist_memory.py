@@ -80,8 +80,10 @@ class PeakRss:
             time.sleep(0.05)
 
 
-def measure(daemon: h.Daemon, expect_files: int) -> dict:
-    args = [h.rsync_client_path(), "-an", "--out-format=%n", h.rsync_url(daemon, "bench/")]
+def measure(daemon: h.Daemon, expect_files: int, dest: str) -> dict:
+    # A destination that does not exist: without one the client would only list (ls-style
+    # lines); with it, the dry run itemizes every name with --out-format while creating nothing.
+    args = [h.rsync_client_path(), "-an", "--out-format=%n", h.rsync_url(daemon, "bench/"), dest]
     start = time.monotonic()
     first_line = None
     names = 0
@@ -120,7 +122,7 @@ def main() -> int:
     for kind in (h.OCRSYNCD_KIND, h.UPSTREAM_KIND):
         daemon = h.Daemon(kind, config)
         try:
-            results[kind] = measure(daemon, args.files)
+            results[kind] = measure(daemon, args.files, os.path.join(h.make_temp_dir("ocr-bench-flist-dest-"), "none"))
         finally:
             daemon.stop()
         r = results[kind]

@@ -1218,3 +1218,101 @@ def brief_result(res: RunResult, max_lines: int = 40) -> str:
         return "".join(lines[:max_lines]) + f"[... {len(lines) - max_lines} more lines]\n"
     return (f"[{res.kind}] rc={res.returncode}\n--- stdout:\n{cut(res.stdout)}"
             f"--- stderr:\n{cut(res.stderr)}--- end")
+
+
+# ----------------------------------------------------------------------------------------
+# Push helpers (issue 4: the push matrix, policy, hostile-client and kill tests)
+# ----------------------------------------------------------------------------------------
+
+def push_module_config(root: str, *, name: str = "push", chroot: bool = True,
+                       extra: str = "") -> str:
+    """One writable module ``name`` at ``root``. As root it runs with ``uid = root`` and
+    ``gid = root`` (upstream's default as root is ``nobody``, which could neither set
+    owners nor create device nodes). ``chroot`` (root only) gives ``use chroot = yes``,
+    under which upstream neither munges nor sanitises received symlink targets, so the
+    module tree can equal the source attribute for attribute. ``extra`` lines are added."""
+    ids = "    uid = root\n    gid = root\n" if running_as_root() else ""
+    jail = "    use chroot = yes\n" if chroot and running_as_root() else ""
+    return f"[{name}]\n    path = {root}\n    read only = no\n{ids}{jail}{extra}"
+
+
+class PushPair:
+    """A target daemon and upstream's, each with its own module directory.
+
+    ``config(root)`` renders the config text for a module root; the target's module lives
+    in ``target_root`` and upstream's in ``upstream_root`` (both under ``base``), so one
+    push to each leaves two trees to compare.
+    """
+
+    def __init__(self, base: str, config: Callable[[str], str], **daemon_kwargs):
+        self.target_root = os.path.join(base, "module-target")
+        self.upstream_root = os.path.join(base, "module-upstream")
+        for root in (self.target_root, self.upstream_root):
+            os.makedirs(root, exist_ok=True)
+            os.chmod(root, 0o755)
+        self.target = Daemon(TARGET, config(self.target_root), **daemon_kwargs)
+        try:
+            self.upstream = Daemon(UPSTREAM_KIND, config(self.upstream_root), **daemon_kwargs)
+        except BaseException:
+            self.target.stop()
+            raise
+
+    def roots(self) -> tuple[str, str]:
+        return self.target_root, self.upstream_root
+
+    def daemons(self) -> tuple[Daemon, Daemon]:
+        return self.target, self.upstream
+
+    def stop(self) -> None:
+        self.target.stop()
+        self.upstream.stop()
+
+
+def run_both(pair, client_args: Sequence[str], env: Optional[dict[str, str]] = None,
+             timeout: float = 120) -> tuple[RunResult, RunResult]:
+    """Run the same client command against ``pair.target`` and ``pair.upstream`` at the
+    same time (the runs are independent); (target result, upstream result)."""
+    from concurrent.futures import ThreadPoolExecutor
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        fut_t = pool.submit(run_against, pair.target, client_args, env, timeout)
+        fut_u = pool.submit(run_against, pair.upstream, client_args, env, timeout)
+        return fut_t.result(), fut_u.result()
+
+
+def push_refused_hint(res: RunResult) -> str:
+    """A one-line explanation when the target is an ocrsyncd without a receiver yet."""
+    if "cannot receive files yet" in res.stderr:
+        return ("\nNOTE: this ocrsyncd refuses uploads ('cannot receive files yet'): the "
+                "receiving side (issue 4) is not in this build, so every push test fails here.")
+    return ""
+
+
+def tcp_local_ports(pid: int) -> set[int]:
+    """Local ports of the TCP sockets process ``pid`` holds (from /proc)."""
+    inodes = _socket_inodes_of([pid])
+    ports: set[int] = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            with open(table) as fh:
+                next(fh, None)
+                for line in fh:
+                    parts = line.split()
+                    if len(parts) > 9 and int(parts[9]) in inodes:
+                        ports.add(int(parts[1].rsplit(":", 1)[1], 16))
+        except (OSError, ValueError):
+            continue
+    return ports
+
+
+def daemon_pids_serving(daemon: Daemon, client_pid: int) -> list[int]:
+    """The daemon's processes, other than its listener, that hold the daemon end of a
+    connection opened by the client process ``client_pid`` (a real rsync client): the
+    worker(s) serving that session."""
+    wanted: set[int] = set()
+    for port in tcp_local_ports(client_pid):
+        if port != daemon.port:
+            wanted |= server_socket_inodes(daemon.port, port)
+    if not wanted:
+        return []
+    return [p for p in daemon.processes()
+            if p != daemon.pid and wanted & _socket_inodes_of([p])]

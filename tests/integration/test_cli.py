@@ -93,8 +93,8 @@ class CliTest(h.DaemonTestCase):
         self.assertTrue(err.startswith("ERROR: module is read only\n"), err)
 
     def test_module_rw(self):
-        """Verifies that `--module demo=DIR:rw` accepts a push past the read-only check
-        (no `module is read only`, no front-door `@ERROR`, session logged)."""
+        """Verifies that `--module demo=DIR:rw` accepts a push: the file arrives, the
+        session is logged, and nothing is refused."""
         os.chmod(self.dir, 0o777)  # the module user (nobody, when root) must be able to write
         d = self.start_module_daemon(f"demo={self.dir}:rw")
         log_mark = d.log_mark()
@@ -102,7 +102,9 @@ class CliTest(h.DaemonTestCase):
         self.assertNotIn("module is read only", err, d.describe())
         self.assertFalse([l for l in err.splitlines() if l.startswith("@ERROR")], err)
         d.wait_for_log(r"rsync to demo/ from \S+ \(127\.0\.0\.1\)", since=log_mark)
-        # TODO(issue 4): once pushes work, require rc == 0 and DIR/upload.txt == "up\n".
+        self.assertEqual(rc, 0, err + d.describe())
+        with open(os.path.join(self.dir, "upload.txt")) as fh:
+            self.assertEqual(fh.read(), "up\n")
 
 
 if __name__ == "__main__":

@@ -733,3 +733,47 @@ def remove_tree(path: str) -> None:
             pass
     if os.path.lexists(path):
         shutil.rmtree(path, onerror=fix)
+
+
+# ----------------------------------------------------------------------------------------
+# Push helpers (issue 4)
+# ----------------------------------------------------------------------------------------
+
+def copy_tree(src: str, dst: str) -> None:
+    """A copy of ``src`` at ``dst`` with every attribute (owners as root, nanosecond
+    mtimes, devices, FIFOs, sockets) but without hard links (each name its own inode)."""
+    import subprocess
+    if os.path.lexists(dst):
+        raise FileExistsError(dst)
+    subprocess.run(["cp", "-a", "--no-preserve=links", src, dst], check=True)
+
+
+def with_expected_times(src: Snapshot, protocol: int, seconds_only: bool = False) -> Snapshot:
+    """``src`` with each mtime replaced by what a receiver sets at ``protocol``
+    (``Rules.expected_mtime``), cut to whole seconds if ``seconds_only``. Compare the
+    result with ``Rules(exact_times=True)`` (after ``seconds_only`` on both sides when
+    some entries may keep their older, nanosecond, mtime)."""
+    rules = Rules(protocol=protocol)
+    out = {}
+    for path, e in src.entries.items():
+        ns = rules.expected_mtime(e.mtime_ns)
+        if seconds_only:
+            ns -= ns % 10**9
+        out[path] = replace(e, mtime_ns=ns)
+    return Snapshot(src.root, out)
+
+
+def seconds_only(snap: Snapshot) -> Snapshot:
+    """``snap`` with every mtime cut to whole seconds."""
+    return Snapshot(snap.root, {p: replace(e, mtime_ns=e.mtime_ns - e.mtime_ns % 10**9)
+                                for p, e in snap.entries.items()})
+
+
+def merged(base: Snapshot, overlay: dict[str, Entry], drop: Iterable[str] = ()) -> Snapshot:
+    """``base`` with ``overlay`` entries added or replacing, and ``drop`` paths (and
+    everything below them) removed."""
+    drop = list(drop)
+    out = {p: e for p, e in base.entries.items()
+           if not any(p == d or p.startswith(d + "/") for d in drop)}
+    out.update(overlay)
+    return Snapshot(base.root, out)
