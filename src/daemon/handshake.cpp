@@ -580,8 +580,12 @@ void HandshakeMachine::after_auth()
 void HandshakeMachine::after_module_check()
 {
     if (module_problem_) {
-        log(module_problem_->first);
-        send(module_problem_->second + "\n");
+        // A filter file that cannot be opened yields two log lines and no @ERROR text:
+        // upstream then sends nothing before it closes (exclude.c:parse_filter_file).
+        for (const std::string& line : split(module_problem_->first, '\n'))
+            log(line);
+        if (!module_problem_->second.empty())
+            send(module_problem_->second + "\n");
         close();
         return;
     }

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "frontend/handshake_env.hpp"
 
+#include "daemon/module_filter_files.hpp"
 #include "daemon/module_identity.hpp"
 
 namespace ocr::frontend {
@@ -34,6 +35,18 @@ FrontendHandshakeEnv::check_module(const daemon::ModuleSettings& m, const std::s
     const bool chroot = daemon::module_uses_chroot(m, path, daemon_is_root_);
     if (auto err = daemon::check_module_path(path, chroot))
         return std::make_pair(err->log_line, err->error_line);
+    // Upstream parses the module's filter settings next, still before "@RSYNCD: OK"; a
+    // filter file that cannot be opened ends the connection with log lines only (no
+    // @ERROR text: the client just sees the connection close).
+    if (auto lines = daemon::check_module_filter_files(m, daemon::probe_open_for_reading)) {
+        std::string log;
+        for (const std::string& line : *lines) {
+            if (!log.empty())
+                log += '\n';
+            log += line;
+        }
+        return std::make_pair(std::move(log), std::string());
+    }
     return std::nullopt;
 }
 

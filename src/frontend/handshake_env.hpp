@@ -23,6 +23,9 @@ public:
     daemon::NameResolver& resolver() override { return resolver_; }
     daemon::GroupLookup& groups() override { return groups_; }
     daemon::ClientName client_name(std::string_view addr) override;
+    /// @brief The module's uid/gid and path, then its operator filter files. For a filter
+    ///        file that cannot be opened the log text holds two lines (separated by '\n')
+    ///        and the @ERROR text is empty: upstream sends the client nothing then.
     std::optional<std::pair<std::string, std::string>> check_module(const daemon::ModuleSettings& m,
                                                                     const std::string& path) override;
     bool claim_module_slot(const std::string& module, int max_connections) override;
