@@ -3,6 +3,7 @@
 #include "transfer/basis_sums.hpp"
 
 #include "protocol/memory_stream.hpp"
+#include "transfer/delta_fixture.hpp"
 
 #include <gtest/gtest.h>
 
@@ -20,20 +21,8 @@ using protocol::ChecksumKind;
 using protocol::SeedPlacement;
 using protocol::SumHead;
 using protocol::TransferChecksum;
-using Bytes = std::vector<std::uint8_t>;
-
-Bytes prng(std::uint32_t seed, std::size_t n)
-{
-    std::uint32_t x = seed != 0 ? seed : 1;
-    Bytes out(n);
-    for (auto& b : out) {
-        x ^= x << 13;
-        x ^= x >> 17;
-        x ^= x << 5;
-        b = static_cast<std::uint8_t>(x >> 24);
-    }
-    return out;
-}
+using delta_fixture::Bytes;
+using delta_fixture::prng;
 
 SumHead head_of(std::int32_t count, std::int32_t blength, std::int32_t s2length, std::int32_t remainder)
 {

@@ -6,6 +6,7 @@
 #include "protocol/protocol_error.hpp"
 #include "protocol/wire.hpp"
 #include "transfer/basis_sums.hpp"
+#include "transfer/delta_fixture.hpp"
 #include "transfer/file_window.hpp"
 
 #include <fcntl.h>
@@ -25,33 +26,10 @@ namespace {
 using protocol::ChecksumKind;
 using protocol::Compression;
 using protocol::SumHead;
-using Bytes = std::vector<std::uint8_t>;
-
-Bytes prng(std::uint32_t seed, std::size_t n)
-{
-    std::uint32_t x = seed != 0 ? seed : 1;
-    Bytes out(n);
-    for (auto& b : out) {
-        x ^= x << 13;
-        x ^= x >> 17;
-        x ^= x << 5;
-        b = static_cast<std::uint8_t>(x >> 24);
-    }
-    return out;
-}
-
-Bytes cat(std::initializer_list<Bytes> parts)
-{
-    Bytes out;
-    for (const Bytes& p : parts)
-        out.insert(out.end(), p.begin(), p.end());
-    return out;
-}
-
-Bytes slice(const Bytes& b, std::size_t from, std::size_t to)
-{
-    return Bytes(b.begin() + static_cast<std::ptrdiff_t>(from), b.begin() + static_cast<std::ptrdiff_t>(to));
-}
+using delta_fixture::Bytes;
+using delta_fixture::cat;
+using delta_fixture::prng;
+using delta_fixture::slice;
 
 /// A file in the test's temporary directory, removed at the end.
 class TempFile {
@@ -117,6 +95,22 @@ private:
     protocol::TokenEncoder& enc_;
 };
 
+// The same steps through TokenEncoder::step(), as the sender feeds them.
+class StepSink final : public DeltaSink {
+public:
+    explicit StepSink(protocol::TokenEncoder& enc) : enc_(enc) {}
+    void step(const DeltaStep& s) override
+    {
+        const std::int32_t index = s.block >= 0                   ? s.block
+                                   : s.block == kTokenEndOfFile ? protocol::TokenEncoder::kStepEndOfFile
+                                                                : protocol::TokenEncoder::kStepDataOnly;
+        enc_.step(std::as_bytes(s.literal), index, std::as_bytes(s.block_data));
+    }
+
+private:
+    protocol::TokenEncoder& enc_;
+};
+
 struct Session {
     Compression compression = Compression::None;
     int protocol = 32;
@@ -133,7 +127,7 @@ struct Delta {
 /// Generator then sender: sums of @p basis through write_basis_sums, read back as the sender
 /// reads them, matched against @p target and encoded.
 Delta make_delta(const Bytes& basis, const Bytes& target, const Session& s, protocol::TokenEncoder& enc,
-                 protocol::MemorySink& wire, MatchOptions mo = {}, bool append = false)
+                 protocol::MemorySink& wire, MatchOptions mo = {}, bool append = false, bool use_step = false)
 {
     BasisSumsParams bp;
     bp.protocol = s.protocol;
@@ -156,12 +150,16 @@ Delta make_delta(const Bytes& basis, const Bytes& target, const Session& s, prot
 
     const std::size_t start = wire.bytes().size();
     enc.begin_file(false);
-    EncoderSink sink(enc);
+    EncoderSink literal_sink(enc);
+    StepSink step_sink(enc);
+    DeltaSink& sink = use_step ? static_cast<DeltaSink&>(step_sink) : literal_sink;
     MemoryDataWindow target_window(target);
     DeltaMatcher matcher;
     const MatchResult r = matcher.match(sums, static_cast<std::int64_t>(target.size()), target_window, strong,
                                         protocol::FileChecksum::for_transfer(s.kind, s.seed), sink, mo);
-    enc.end_file();
+    EXPECT_EQ(enc.in_file(), !use_step);
+    if (enc.in_file())
+        enc.end_file();
     const auto sum = r.file_checksum();
     wire.write_all(std::as_bytes(sum));
     d.wire = wire.bytes().substr(start);
@@ -205,6 +203,30 @@ std::pair<Bytes, Bytes> one_percent_change()
     target = cat({slice(target, 0, 1000000), prng(3, 5000), slice(target, 1000000, 2000000),
                   slice(target, 2004000, target.size())});
     return {basis, target};
+}
+
+// Verifies that feeding the matcher's steps through TokenEncoder::step() (no copy of the
+// literal data) gives the same bytes as literal()/block()/end_file() for every compression,
+// for two files in one stream (zstd and zlib keep state across files).
+TEST(ApplyDelta, StepEncodingMatchesLiteralCalls)
+{
+    const auto [basis, target] = one_percent_change();
+    const Bytes small = prng(77, 100000);
+    for (const Compression c : {Compression::None, Compression::Zlib, Compression::Zlibx, Compression::Zstd,
+                                Compression::Lz4}) {
+        Session s;
+        s.compression = c;
+        std::string wires[2];
+        for (int use_step = 0; use_step < 2; ++use_step) {
+            protocol::MemorySink wire;
+            auto enc = protocol::make_token_encoder(settings_of(s), wire);
+            (void)make_delta(basis, target, s, *enc, wire, {}, false, use_step == 1);
+            (void)make_delta(Bytes{}, small, s, *enc, wire, {}, false, use_step == 1);
+            wires[use_step] = wire.bytes();
+        }
+        EXPECT_FALSE(wires[0].empty());
+        EXPECT_EQ(wires[0], wires[1]) << "compression " << static_cast<int>(c);
+    }
 }
 
 // Verifies that a delta made by the real generator/sender pieces rebuilds the changed file

@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: MIT
+// Tests of the sender's delta search: upstream's token streams, reconstruction and statistics.
 #include "transfer/delta_matcher.hpp"
 
 #include "protocol/checksum_rolling.hpp"
 #include "protocol/digest.hpp"
+#include "transfer/delta_fixture.hpp"
 
 #include <gtest/gtest.h>
 
@@ -23,42 +25,11 @@ using protocol::ChecksumKind;
 using protocol::FileChecksum;
 using protocol::SeedPlacement;
 using protocol::SumHead;
-using Bytes = std::vector<std::uint8_t>;
-
-/// The xorshift32 byte generator the capture scenarios were built with.
-Bytes prng(std::uint32_t seed, std::size_t n)
-{
-    std::uint32_t x = seed != 0 ? seed : 1;
-    Bytes out(n);
-    for (auto& b : out) {
-        x ^= x << 13;
-        x ^= x >> 17;
-        x ^= x << 5;
-        b = static_cast<std::uint8_t>(x >> 24);
-    }
-    return out;
-}
-
-Bytes cat(std::initializer_list<Bytes> parts)
-{
-    Bytes out;
-    for (const Bytes& p : parts)
-        out.insert(out.end(), p.begin(), p.end());
-    return out;
-}
-
-Bytes slice(const Bytes& b, std::size_t from, std::size_t to)
-{
-    return Bytes(b.begin() + static_cast<std::ptrdiff_t>(from), b.begin() + static_cast<std::ptrdiff_t>(to));
-}
-
-Bytes repeat(const Bytes& b, int n)
-{
-    Bytes out;
-    for (int i = 0; i < n; ++i)
-        out.insert(out.end(), b.begin(), b.end());
-    return out;
-}
+using delta_fixture::Bytes;
+using delta_fixture::cat;
+using delta_fixture::prng;
+using delta_fixture::repeat;
+using delta_fixture::slice;
 
 /// The basis/source pairs of tests/data/checksum/captured_tokens.txt.
 std::pair<Bytes, Bytes> scenario(const std::string& name)
