@@ -51,6 +51,33 @@ void TokenEncoder::end_file()
     in_file_ = false;
 }
 
+void TokenEncoder::step(std::span<const std::byte> literal, std::int32_t index, std::span<const std::byte> block_data)
+{
+    if (!in_file_)
+        throw std::logic_error("TokenEncoder::step outside a file");
+    if (index < kStepDataOnly || index > kMaxTokenIndex)
+        throw std::invalid_argument("TokenEncoder::step: bad block index");
+    if (index == kStepDataOnly && literal.empty())
+        return; // literal() ignores empty data too
+    if (!pending_.empty()) {
+        // What literal() kept is followed by more data, like literal() itself would send it.
+        if (!literal.empty() || index == kStepDataOnly) {
+            send(kDataOnly, pending_, {});
+            pending_.clear();
+        } else {
+            // No new data: the kept data goes out with this token.
+            send(index, pending_, block_data);
+            pending_.clear();
+            if (index == kStepEndOfFile)
+                in_file_ = false;
+            return;
+        }
+    }
+    send(index, literal, block_data);
+    if (index == kStepEndOfFile)
+        in_file_ = false;
+}
+
 std::unique_ptr<TokenEncoder> make_token_encoder(const TokenSettings& settings, ByteSink& out)
 {
     switch (settings.compression) {

@@ -92,6 +92,24 @@ public:
     /// @brief Ends the file: flushes pending data and writes the end marker.
     /// @throw std::logic_error outside a file; ProtocolError (StreamIo) if the compressor fails.
     void end_file();
+    /// @brief One whole upstream send_token() call, encoded at once without keeping a copy
+    ///        of @p literal: the literal bytes, then block @p index, or for kStepDataOnly
+    ///        nothing more (data follows), or for kStepEndOfFile the end marker, which also
+    ///        ends the file. Mixed with literal(), the data literal() kept goes out first.
+    ///        Given the same upstream calls, the output equals that of literal()/block()/
+    ///        end_file().
+    /// @param literal bytes to send as they are (may be empty).
+    /// @param index a block number (0 .. kMaxTokenIndex), kStepDataOnly or kStepEndOfFile.
+    /// @param block_data the block's bytes (see block()); empty unless index >= 0.
+    /// @throw std::logic_error outside a file; std::invalid_argument for a bad index;
+    ///        ProtocolError (StreamIo) if the compressor fails.
+    void step(std::span<const std::byte> literal, std::int32_t index, std::span<const std::byte> block_data);
+    /// step()'s index for "literal data only, more follows" (upstream token -2).
+    static constexpr std::int32_t kStepDataOnly = -2;
+    /// step()'s index for "literal data, then the end of the file" (upstream token -1).
+    static constexpr std::int32_t kStepEndOfFile = -1;
+    /// @brief Whether a file is open (between begin_file() and its end).
+    [[nodiscard]] bool in_file() const noexcept { return in_file_; }
 
 protected:
     TokenEncoder() = default;

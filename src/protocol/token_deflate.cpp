@@ -49,7 +49,8 @@ private:
         strm_ = z_stream{};
         // Upstream: token.c:send_deflated_token (raw deflate, 32 KiB window, memLevel 8).
         if (deflateInit2(&strm_, level, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) != Z_OK)
-            throw ProtocolError(ExitCode::Protocol, "compression init failed");
+            throw ProtocolError(ExitCode::Protocol, "compression init failed",
+                                UpstreamSite{"token.c", 385}); // token.c:send_deflated_token
         current_level_ = level;
     }
 
@@ -177,7 +178,8 @@ public:
           old_protocol_(settings.protocol < 31)
     {
         if (inflateInit2(&strm_, -15) != Z_OK)
-            throw ProtocolError(ExitCode::Protocol, "inflate init failed");
+            throw ProtocolError(ExitCode::Protocol, "inflate init failed",
+                                UpstreamSite{"token.c", 586}); // token.c:recv_deflated_token
     }
     ~DeflateDecoder() override { inflateEnd(&strm_); }
     DeflateDecoder(const DeflateDecoder&) = delete;

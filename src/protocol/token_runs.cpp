@@ -14,7 +14,8 @@ namespace {
 [[noreturn]] void invalid_token()
 {
     // Upstream: token.c:invalid_compressed_token.
-    throw ProtocolError(ExitCode::Protocol, "invalid token number in compressed stream");
+    throw ProtocolError(ExitCode::Protocol, "invalid token number in compressed stream",
+                        UpstreamSite{"token.c", 531}); // token.c:invalid_compressed_token
 }
 
 // A run may hold the first block and up to 65535 more (a 16-bit count).
@@ -106,7 +107,8 @@ Token block_token(const BlockLayout& layout, std::int64_t index)
     if (index < 0 || index >= layout.count) {
         throw ProtocolError(ExitCode::Protocol, "Invalid block index " + std::to_string(index) +
                                                     " (count=" + std::to_string(layout.count) +
-                                                    ") [receiver]");
+                                                    ") [receiver]",
+                            UpstreamSite{"receiver.c", 572}); // receiver.c:receive_data
     }
     const auto i = static_cast<std::int32_t>(index);
     Token t;

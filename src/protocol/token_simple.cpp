@@ -24,19 +24,21 @@ private:
               std::span<const std::byte> /*block_data*/) override
     {
         // Upstream: token.c:simple_send_token (literal data in pieces of at most CHUNK_SIZE).
-        std::string buf;
+        // The header and the data go to the sink separately: the data is copied once, into
+        // the connection's output, not first into a buffer of its own.
+        std::string head;
         for (std::size_t done = 0; done < literal.size();) {
             const std::size_t n = std::min(kTokenChunkSize, literal.size() - done);
-            buf.clear();
-            put_i32(buf, static_cast<std::int32_t>(n));
-            buf.append(reinterpret_cast<const char*>(literal.data() + done), n);
-            out_.write_all(std::as_bytes(std::span(buf)));
+            head.clear();
+            put_i32(head, static_cast<std::int32_t>(n));
+            out_.write_all(std::as_bytes(std::span(head)));
+            out_.write_all(literal.subspan(done, n));
             done += n;
         }
         if (token != kDataOnly) {
-            buf.clear();
-            put_i32(buf, -(token + 1));
-            out_.write_all(std::as_bytes(std::span(buf)));
+            head.clear();
+            put_i32(head, -(token + 1));
+            out_.write_all(std::as_bytes(std::span(head)));
         }
     }
 

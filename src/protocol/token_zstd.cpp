@@ -33,7 +33,8 @@ public:
         if (!cctx_ ||
             ZSTD_isError(ZSTD_CCtx_setParameter(cctx_.get(), ZSTD_c_compressionLevel,
                                                 settings.level)))
-            throw ProtocolError(ExitCode::Protocol, "compression init failed");
+            throw ProtocolError(ExitCode::Protocol, "compression init failed",
+                                UpstreamSite{"token.c", 746}); // token.c:send_zstd_token
     }
 
 private:
@@ -96,7 +97,8 @@ public:
         : CompressedTokenDecoder(false), dctx_(ZSTD_createDCtx()), out_(ZSTD_DStreamOutSize())
     {
         if (!dctx_)
-            throw ProtocolError(ExitCode::Protocol, "ZSTD_createDStream failed");
+            throw ProtocolError(ExitCode::Protocol, "ZSTD_createDStream failed",
+                                UpstreamSite{"token.c", 850}); // token.c:recv_zstd_token
     }
 
 private:

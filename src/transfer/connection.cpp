@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: MIT
 // Multiplexed socket I/O. Facts from upstream io.c: frames and message dispatch
-// (read_a_msg), reading while writing (perform_io), keep-alives as empty MSG_DATA
-// (maybe_send_keepalive), the I/O timeout (check_timeout) and --bwlimit (sleep_for_bwlimit).
+// (read_a_msg, including its three error texts), reading while writing (perform_io),
+// keep-alives as empty MSG_DATA (maybe_send_keepalive), the I/O timeout (check_timeout),
+// --bwlimit (sleep_for_bwlimit), and which bytes stats.total_read/written count
+// (write_buf and read_buf bypass the counted buffers until buffering starts).
 #include "transfer/connection.hpp"
 
 #include "protocol/protocol_error.hpp"
@@ -31,6 +33,45 @@ constexpr std::size_t kDataFrame = 64 * 1024;
 // waits for us rather than us growing without bound).
 constexpr std::size_t kMaxBufferedInput = 64u << 20;
 constexpr std::size_t kReadChunk = 256 * 1024;
+
+// The tags upstream's read_a_msg knows; any other is "unexpected tag".
+bool known_tag(protocol::MsgCode code) noexcept
+{
+    using protocol::MsgCode;
+    switch (code) {
+    case MsgCode::ErrorXfer:
+    case MsgCode::Info:
+    case MsgCode::Error:
+    case MsgCode::Warning:
+    case MsgCode::ErrorSocket:
+    case MsgCode::Log:
+    case MsgCode::Client:
+    case MsgCode::ErrorUtf8:
+    case MsgCode::Redo:
+    case MsgCode::Stats:
+    case MsgCode::IoError:
+    case MsgCode::IoTimeout:
+    case MsgCode::Noop:
+    case MsgCode::ErrorExit:
+    case MsgCode::Success:
+    case MsgCode::Deleted:
+    case MsgCode::NoSend:
+        return true;
+    case MsgCode::Data:
+        break;
+    }
+    return false;
+}
+
+// The tags whose payload upstream reads into its message buffer (so that a long one
+// overflows it); every other tag has a fixed size or is refused from the network, so a
+// long one is an invalid message.
+bool text_tag(protocol::MsgCode code) noexcept
+{
+    using protocol::MsgCode;
+    return code == MsgCode::Info || code == MsgCode::Error || code == MsgCode::ErrorXfer ||
+           code == MsgCode::Warning || code == MsgCode::Deleted;
+}
 
 } // namespace
 
@@ -62,7 +103,11 @@ void Connection::reset_on_close_if_unread()
 
 void Connection::start_mux_out()
 {
-    stage_data_frames();
+    commit_output();
+    // What is still unsent went out before buffering in upstream; restart the counts.
+    uncounted_out_ = out_.size() - out_pos_;
+    total_written_ = 0;
+    total_read_ = raw_.size() - raw_pos_;
     mux_out_ = true;
 }
 
@@ -77,38 +122,89 @@ void Connection::stop_mux_in()
     mux_in_ = false;
 }
 
-void Connection::stage_data_frames()
+void Connection::close_data_frame() noexcept
 {
-    if (pending_data_.empty())
+    if (open_frame_ == kNoFrame)
         return;
-    if (!mux_out_) {
-        out_ += pending_data_;
+    const std::size_t len = out_.size() - open_frame_ - 4;
+    if (len == 0) {
+        out_.resize(open_frame_);
     } else {
-        for (std::size_t pos = 0; pos < pending_data_.size(); pos += kDataFrame) {
-            const std::string_view chunk = std::string_view(pending_data_).substr(pos, kDataFrame);
-            out_ += protocol::encode_frame_header(protocol::MsgCode::Data, chunk.size());
-            out_ += chunk;
-        }
+        const std::string head = protocol::encode_frame_header(protocol::MsgCode::Data, len);
+        std::memcpy(out_.data() + open_frame_, head.data(), 4);
     }
-    pending_data_.clear();
+    open_frame_ = kNoFrame;
+}
+
+void Connection::commit_output() noexcept
+{
+    close_data_frame();
+    committed_ = out_.size();
+}
+
+void Connection::discard_unsent_data() noexcept
+{
+    open_frame_ = kNoFrame;
+    out_.resize(committed_);
+}
+
+void Connection::compact_output()
+{
+    // Everything committed has gone out: drop it (usually all of out_).
+    if (out_pos_ != committed_ || out_pos_ == 0)
+        return;
+    if (committed_ == out_.size()) {
+        out_.clear();
+    } else {
+        out_.erase(0, committed_);
+        if (open_frame_ != kNoFrame)
+            open_frame_ -= committed_;
+    }
+    out_pos_ = 0;
+    committed_ = 0;
+}
+
+void Connection::append_data(const char* data, std::size_t len)
+{
+    if (!mux_out_) {
+        out_.append(data, len);
+        return;
+    }
+    // Frame in place: reserve the header, append the payload, patch the header when the
+    // frame is full or something else must follow it.
+    while (len > 0) {
+        if (open_frame_ == kNoFrame) {
+            open_frame_ = out_.size();
+            out_.append(4, '\0');
+        }
+        const std::size_t used = out_.size() - open_frame_ - 4;
+        const std::size_t n = std::min(len, kDataFrame - used);
+        out_.append(data, n);
+        data += n;
+        len -= n;
+        if (used + n == kDataFrame)
+            close_data_frame();
+    }
 }
 
 void Connection::write_all(std::span<const std::byte> data)
 {
-    pending_data_.append(reinterpret_cast<const char*>(data.data()), data.size());
-    if (pending_data_.size() + (out_.size() - out_pos_) >= kFlushThreshold)
+    append_data(reinterpret_cast<const char*>(data.data()), data.size());
+    if (out_.size() - out_pos_ >= kFlushThreshold)
         flush();
 }
 
 void Connection::send_message(protocol::MsgCode code, std::string_view payload)
 {
-    stage_data_frames();
-    out_ += protocol::encode_frame(code, payload);
+    close_data_frame();
+    out_ += protocol::encode_frame_header(code, payload.size());
+    out_.append(payload);
+    committed_ = out_.size();
 }
 
 void Connection::flush()
 {
-    stage_data_frames();
+    commit_output();
     pump(false);
 }
 
@@ -119,8 +215,10 @@ void Connection::keepalive()
     const auto lull = std::chrono::seconds((opt_.io_timeout.count() + 1) / 2);
     if (Clock::now() - last_out_ < lull)
         return;
-    if (pending_data_.empty() && out_pos_ == out_.size())
+    if (out_pos_ == out_.size()) {
         out_ += protocol::encode_frame_header(protocol::MsgCode::Data, 0);
+        committed_ = out_.size();
+    }
     pump(false);
 }
 
@@ -212,7 +310,7 @@ void Connection::pump(bool need_input)
     const bool may_write = !(split_ && need_input);
     const std::size_t raw_before = !split_ || need_input ? raw_.size() - raw_pos_ : 0;
     for (;;) {
-        const bool want_write = may_write && out_pos_ < out_.size();
+        const bool want_write = may_write && out_pos_ < committed_;
         if (!want_write && (!need_input || raw_.size() - raw_pos_ > raw_before))
             break;
         short events = 0;
@@ -233,7 +331,7 @@ void Connection::pump(bool need_input)
                 // The work writes (more file lists); stage it so that this loop sends it.
                 if (!idle_work_())
                     idle_work_ = nullptr;
-                stage_data_frames();
+                commit_output();
                 continue;
             }
             check_timeout(need_input);
@@ -241,8 +339,10 @@ void Connection::pump(bool need_input)
             // reader leaves that to the writing thread).
             if (need_input && !want_write && !split_ && mux_out_ && opt_.io_timeout.count() > 0) {
                 const auto lull = std::chrono::seconds((opt_.io_timeout.count() + 1) / 2);
-                if (Clock::now() - last_out_ >= lull)
+                if (Clock::now() - last_out_ >= lull && committed_ == out_.size()) {
                     out_ += protocol::encode_frame_header(protocol::MsgCode::Data, 0);
+                    committed_ = out_.size();
+                }
             }
             continue;
         }
@@ -258,8 +358,8 @@ void Connection::pump(bool need_input)
                 // End of input while we still have output: try to deliver it anyway.
             }
         }
-        if ((p.revents & POLLOUT) && out_pos_ < out_.size()) {
-            std::size_t len = out_.size() - out_pos_;
+        if ((p.revents & POLLOUT) && out_pos_ < committed_) {
+            std::size_t len = committed_ - out_pos_;
             if (opt_.bwlimit_kib > 0)
                 len = std::min<std::size_t>(len, std::max<std::size_t>(1024, static_cast<std::size_t>(opt_.bwlimit_kib) * 128));
             ssize_t w;
@@ -273,16 +373,29 @@ void Connection::pump(bool need_input)
                                                             std::strerror(errno) + " (" + std::to_string(errno) + ")",
                                     protocol::UpstreamSite{"io.c", 949}); // io.c:perform_io
             }
-            out_pos_ += static_cast<std::size_t>(w);
-            total_written_ += static_cast<std::uint64_t>(w);
+            const auto sent = static_cast<std::size_t>(w);
+            out_pos_ += sent;
+            const std::size_t uncounted = std::min(uncounted_out_, sent);
+            uncounted_out_ -= uncounted;
+            total_written_ += sent - uncounted;
             last_out_ = Clock::now();
-            if (out_pos_ == out_.size()) {
-                out_.clear();
-                out_pos_ = 0;
-            }
-            throttle(static_cast<std::size_t>(w));
+            compact_output();
+            throttle(sent);
         }
     }
+}
+
+std::string Connection::who_tag() const
+{
+    return std::string(opt_.role) + (inc_recurse_ ? "/inc" : "");
+}
+
+void Connection::bad_message(const char* what, int upstream_line, int tag, std::size_t length) const
+{
+    throw ProtocolError(ExitCode::StreamIo,
+                        std::string(what) + " " + std::to_string(tag) + ":" + std::to_string(length) + " [" +
+                            who_tag() + "]",
+                        protocol::UpstreamSite{"io.c", upstream_line});
 }
 
 void Connection::take_messages_until_data()
@@ -293,26 +406,28 @@ void Connection::take_messages_until_data()
         std::uint8_t head[4];
         std::memcpy(head, raw_.data() + raw_pos_, 4);
         const auto h = protocol::decode_frame_header(head);
-        if (!h)
-            throw ProtocolError(ExitCode::StreamIo, "unexpected tag " + std::to_string(int(head[3]) - 7) + " [" +
-                                                        opt_.role + "]");
+        if (!h || (h->code != protocol::MsgCode::Data && !known_tag(h->code)))
+            throw ProtocolError(ExitCode::StreamIo,
+                                "unexpected tag " + std::to_string(int(head[3]) - int(protocol::kMuxBase)) + " [" +
+                                    who_tag() + "]",
+                                protocol::UpstreamSite{"io.c", 1896}); // io.c:read_a_msg
         if (h->code == protocol::MsgCode::Data) {
             raw_pos_ += 4;
             frame_left_ = h->length; // an empty frame is a keep-alive: read the next header
             continue;
         }
-        if (h->length > kMaxMessage)
-            throw ProtocolError(ExitCode::StreamIo, "multiplexing overflow " +
-                                                        std::to_string(static_cast<int>(h->code)) + ":" +
-                                                        std::to_string(h->length) + " [" + opt_.role + "]");
+        const int tag = static_cast<int>(h->code);
+        // Upstream io.c:read_a_msg: "multiplexing overflow" (exit at line 1838) for a text
+        // longer than its buffer, "invalid multi-message" (line 1799) for a message of a
+        // size its tag does not allow.
+        if (h->length > kMaxMessage && text_tag(h->code))
+            bad_message("multiplexing overflow", 1838, tag, h->length);
+        if (h->length > kMaxMessage || !handler_)
+            bad_message("invalid multi-message", 1799, tag, h->length);
         while (raw_.size() - raw_pos_ < 4 + h->length)
             pump(true);
         const std::string payload = raw_.substr(raw_pos_ + 4, h->length);
         raw_pos_ += 4 + h->length;
-        if (!handler_)
-            throw ProtocolError(ExitCode::StreamIo, "invalid multi-message " +
-                                                        std::to_string(static_cast<int>(h->code)) + ":" +
-                                                        std::to_string(h->length) + " [" + opt_.role + "]");
         handler_->on_message(h->code, payload);
     }
 }
@@ -325,8 +440,8 @@ void Connection::read_exact(std::span<std::byte> out)
             // Our peer may be waiting for what we have buffered before it sends more
             // (when split, the writing thread flushes its own output).
             if (!split_) {
-                stage_data_frames();
-                if (out_pos_ < out_.size())
+                commit_output();
+                if (out_pos_ < committed_)
                     pump(false);
             }
             take_messages_until_data();
@@ -336,8 +451,8 @@ void Connection::read_exact(std::span<std::byte> out)
             avail = std::min(avail, frame_left_);
         if (avail == 0) {
             if (!split_) {
-                stage_data_frames();
-                if (out_pos_ < out_.size())
+                commit_output();
+                if (out_pos_ < committed_)
                     pump(false);
             }
             pump(true);

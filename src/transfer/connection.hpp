@@ -45,7 +45,11 @@ public:
     explicit Connection(Options options);
 
     /// @brief From now on, output is framed (after protocol setup, upstream
-    ///        io_start_multiplex_out).
+    ///        io_start_multiplex_out). Sends what was written before, unframed, and
+    ///        restarts total_read()/total_written(): upstream counts only the bytes that
+    ///        pass through its buffered I/O, which starts here (its setup bytes go out and
+    ///        come in unbuffered and uncounted). Input already read ahead but not yet
+    ///        consumed counts as read after this point.
     void start_mux_out();
     /// @brief From now on, input is framed (protocol >= 30 clients).
     void start_mux_in();
@@ -56,6 +60,9 @@ public:
     ///        file lists then: io.c:perform_io with extra_flist_sending_enabled). Called,
     ///        each time no input is ready, until it returns false; empty: none.
     void set_idle_work(std::function<bool()> work) { idle_work_ = std::move(work); }
+    /// @brief Whether incremental recursion is on: upstream's message errors then name
+    ///        the role as "[sender/inc]".
+    void set_inc_recurse(bool on) noexcept { inc_recurse_ = on; }
     /// @brief From now on one thread reads and another writes (a push: upstream's receiver
     ///        process reads the socket while its generator process writes it). Reading then
     ///        never flushes output and writing never reads ahead; each side times out on its
@@ -82,10 +89,11 @@ public:
     ///        consumed, arrange for close() to reset the connection, as the kernel does
     ///        for a process that exits with unread input (what clients of upstream see).
     void reset_on_close_if_unread();
-    /// @brief Drops data written but not yet framed for sending. Upstream's exit after a
-    ///        fatal error never flushes its data buffer, only its messages, so a client
-    ///        sees the error without the half-built output before it.
-    void discard_unsent_data() noexcept { pending_data_.clear(); }
+    /// @brief Drops data written since the output was last committed for sending (by a
+    ///        message, a flush or a read that waits). Upstream's exit after a fatal error
+    ///        never flushes its data buffer, only its messages, so a client sees the error
+    ///        without the half-built output before it.
+    void discard_unsent_data() noexcept;
 
     /// @brief Bytes moved on the socket so far (upstream stats.total_read/written).
     [[nodiscard]] std::uint64_t total_read() const noexcept { return total_read_; }
@@ -95,7 +103,12 @@ public:
     static constexpr std::size_t kMaxMessage = 4096 + 1024 - 1;
 
 private:
-    void stage_data_frames();
+    void append_data(const char* data, std::size_t len);
+    void close_data_frame() noexcept;
+    void commit_output() noexcept;
+    void compact_output();
+    [[nodiscard]] std::string who_tag() const;
+    [[noreturn]] void bad_message(const char* what, int upstream_line, int tag, std::size_t length) const;
     void pump(bool need_input);
     bool fill_raw(int timeout_ms);
     void take_messages_until_data();
@@ -110,16 +123,23 @@ private:
     bool mux_out_ = false;
     bool mux_in_ = false;
     bool split_ = false;
+    bool inc_recurse_ = false;
 
     // Input: raw socket bytes, and how much of the current MSG_DATA frame is left.
     std::string raw_;
     std::size_t raw_pos_ = 0;
     std::size_t frame_left_ = 0;
 
-    // Output: bytes ready for the socket (framed), and data not yet put into frames.
+    // Output, framed in place: out_[out_pos_, committed_) may go to the socket;
+    // out_[committed_, end) is data written since (when multiplexing, ending in an open
+    // MSG_DATA frame whose header at open_frame_ is patched when the frame is closed).
     std::string out_;
     std::size_t out_pos_ = 0;
-    std::string pending_data_;
+    std::size_t committed_ = 0;
+    static constexpr std::size_t kNoFrame = static_cast<std::size_t>(-1);
+    std::size_t open_frame_ = kNoFrame;
+    // Bytes queued before start_mux_out(): sent, but not counted in total_written_.
+    std::size_t uncounted_out_ = 0;
 
     std::chrono::steady_clock::time_point last_in_;
     std::chrono::steady_clock::time_point last_out_;

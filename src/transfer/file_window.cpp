@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "transfer/file_window.hpp"
 
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -13,7 +14,13 @@ namespace {
 constexpr std::size_t kReadAhead = 1u << 20;
 } // namespace
 
-FileDataWindow::FileDataWindow(int fd, std::int64_t size) : fd_(fd), size_(size) {}
+FileDataWindow::FileDataWindow(int fd, std::int64_t size) : fd_(fd), size_(size)
+{
+    // The file is read front to back (the matcher's windows only move forward): let the
+    // kernel read ahead further. Only advice, so a failure changes nothing.
+    if (size_ > static_cast<std::int64_t>(kReadAhead))
+        (void)::posix_fadvise(fd_, 0, 0, POSIX_FADV_SEQUENTIAL);
+}
 
 std::span<const std::uint8_t> FileDataWindow::map(std::int64_t offset, std::size_t len)
 {

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 // Routing as upstream log.c:rwrite does it for a daemon server: everything but FCLIENT goes
 // to the daemon log, everything but FLOG to the client, with protocol < 30 clients getting
-// errors as MSG_ERROR_XFER and warnings as MSG_INFO.
+// errors as MSG_ERROR_XFER and warnings as MSG_INFO; an FERROR_XFER message sets
+// got_xfer_error, which cleanup.c:_exit_cleanup turns into RERR_PARTIAL.
 #include "transfer/reporter.hpp"
 
 #include <cstring>
@@ -13,8 +14,26 @@ Reporter::Reporter(Connection& conn, int protocol, std::string who, LogSink log)
 {
 }
 
+int Reporter::partial_exit_code() const noexcept
+{
+    // Upstream: cleanup.c:_exit_cleanup, where each later test overrides the earlier.
+    const int bits = io_error();
+    if ((bits & kIoErrorGeneral) || got_xfer_error())
+        return 23;
+    if (bits & kIoErrorVanished)
+        return 24;
+    if (bits & kIoErrorDelLimit)
+        return 25;
+    return 0;
+}
+
 void Reporter::emit(LogCode code, std::string_view text)
 {
+    // Upstream: log.c:rwrite sets got_xfer_error whenever a server handles FERROR_XFER,
+    // whether or not the message can still reach the client.
+    if (code == LogCode::ErrorXfer)
+        got_xfer_error_.store(true, std::memory_order_relaxed);
+    const std::lock_guard lock(emit_mutex_);
     if (code != LogCode::Client && log_) {
         std::string_view line = text;
         while (!line.empty() && line.back() == '\n')
@@ -24,7 +43,7 @@ void Reporter::emit(LogCode code, std::string_view text)
                                                                             : LogLevel::Error;
         log_(level, line);
     }
-    if (code == LogCode::Log || !can_send_)
+    if (code == LogCode::Log || !can_send_.load(std::memory_order_relaxed))
         return;
     protocol::MsgCode tag = protocol::MsgCode::Info;
     switch (code) {

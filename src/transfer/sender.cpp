@@ -82,17 +82,17 @@ std::int32_t int32_from(std::string_view p)
                                      (static_cast<std::uint32_t>(static_cast<unsigned char>(p[3])) << 24));
 }
 
-// Feeds the matcher's steps to a token encoder, one upstream send_token() call per step.
+// Feeds the matcher's steps to a token encoder, one upstream send_token() call per step,
+// encoded straight from the file window (no copy of the literal data on the way).
 class TokenSink final : public DeltaSink {
 public:
     explicit TokenSink(protocol::TokenEncoder& enc) : enc_(enc) {}
     void step(const DeltaStep& s) override
     {
-        if (!s.literal.empty())
-            enc_.literal(std::span<const std::byte>(reinterpret_cast<const std::byte*>(s.literal.data()), s.literal.size()));
-        if (s.block >= 0)
-            enc_.block(s.block, std::span<const std::byte>(reinterpret_cast<const std::byte*>(s.block_data.data()),
-                                                           s.block_data.size()));
+        const std::int32_t index = s.block >= 0                   ? s.block
+                                   : s.block == kTokenEndOfFile ? protocol::TokenEncoder::kStepEndOfFile
+                                                                : protocol::TokenEncoder::kStepDataOnly;
+        enc_.step(std::as_bytes(s.literal), index, std::as_bytes(s.block_data));
     }
 
 private:
@@ -353,7 +353,8 @@ void Sender::send_one(std::int32_t ndx, SentFile& file, std::uint32_t iflags, st
         // Upstream sender.c:send_files: the client asked for a device's contents that the
         // file list did not announce as a regular file.
         if (!opt_.copy_devices)
-            throw ProtocolError(ExitCode::Protocol, "attempt to copy device contents without --copy-devices");
+            throw ProtocolError(ExitCode::Protocol, "attempt to copy device contents without --copy-devices",
+                                protocol::UpstreamSite{"sender.c", 739});
         if (st.st_size == 0) {
             const off_t end = ::lseek(fd.get(), 0, SEEK_END);
             st.st_size = end > 0 ? end : 0;
@@ -403,7 +404,9 @@ void Sender::send_one(std::int32_t ndx, SentFile& file, std::uint32_t iflags, st
     const MatchResult result = matcher_.match(sums, st.st_size, window, strong,
                                               protocol::FileChecksum::for_transfer(opt_.xfer_checksum.kind, opt_.checksum_seed),
                                               sink, mo);
-    token_encoder_->end_file();
+    // The matcher's last step normally ended the file already.
+    if (token_encoder_->in_file())
+        token_encoder_->end_file();
     const auto sum = result.file_checksum();
     s_.conn.write(std::string_view(reinterpret_cast<const char*>(sum.data()), sum.size()));
     literal_data_ += result.stats.literal_data;
@@ -550,6 +553,7 @@ void Sender::read_final_goodbye()
 SenderResult Sender::run(const WireFilterParams& wire)
 {
     s_.conn.set_handler(this);
+    s_.conn.set_inc_recurse(opt_.flist.inc_recurse);
     s_.report.set_can_send(true);
     recv_filter_list(s_.conn, s_.filters, wire);
     for (const auto& m : s_.filters.take_messages())
@@ -568,8 +572,8 @@ SenderResult Sender::run(const WireFilterParams& wire)
             read_final_goodbye();
         s_.conn.flush();
     }
-    const int io_error = s_.report.io_error();
-    result.exit_code = (io_error & kIoErrorGeneral) ? 23 : (io_error & kIoErrorVanished) ? 24 : 0;
+    // Upstream's exit_cleanup(0) turns the I/O error bits and got_xfer_error into 23/24/25.
+    result.exit_code = s_.report.partial_exit_code();
     result.total_read = s_.conn.total_read();
     result.total_written = s_.conn.total_written();
     result.total_size = flists_.stats().total_size;

@@ -32,7 +32,7 @@ struct PeerExit {
 
 /// @brief What the sender reports when it is done.
 struct SenderResult {
-    int exit_code = 0;          ///< 0, or 23/24 from the I/O error bits
+    int exit_code = 0;          ///< 0, or 23/24/25 (Reporter::partial_exit_code)
     /// Upstream stopped reading its input before exiting (an empty file list): the end of
     /// the session must not wait for the client.
     bool input_abandoned = false;
@@ -69,6 +69,9 @@ public:
     SenderResult run(const WireFilterParams& wire);
 
     void on_message(protocol::MsgCode code, std::string_view payload) override;
+
+    /// @brief The size of everything listed so far (upstream stats.total_size).
+    [[nodiscard]] std::int64_t total_size() const noexcept { return flists_.stats().total_size; }
 
 private:
     void send_files();

@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include <ctime>
+#include <memory>
 
 namespace ocr::worker {
 namespace {
@@ -37,17 +38,20 @@ std::string int32_le(int v)
     return p;
 }
 
+// Messages can carry file names and peer text: they are escaped as upstream's log file
+// has them (daemon_log_text).
 void log_to_daemon(transfer::Reporter::LogLevel level, std::string_view line)
 {
+    const std::string text = daemon_log_text(line);
     switch (level) {
     case transfer::Reporter::LogLevel::Info:
-        spdlog::info("{}", line);
+        spdlog::info("{}", text);
         break;
     case transfer::Reporter::LogLevel::Warning:
-        spdlog::warn("{}", line);
+        spdlog::warn("{}", text);
         break;
     case transfer::Reporter::LogLevel::Error:
-        spdlog::error("{}", line);
+        spdlog::error("{}", text);
         break;
     }
 }
@@ -208,7 +212,7 @@ public:
         const transfer::LogLine line = transfer::render_log_format(*format_.format, session_, it);
         if (!line.ok())
             throw protocol::ProtocolError(ExitCode::MessageIo, line.error);
-        spdlog::info("{}", line.text);
+        spdlog::info("{}", daemon_log_text(line.text));
     }
 
 private:
@@ -218,26 +222,46 @@ private:
     bool preserve_gid_ = false;
 };
 
-// Where upstream exits for an error that carries no site of its own.
-daemon::UpstreamSite default_site(int code)
+} // namespace
+
+daemon::UpstreamSite pull_error_site(int code, std::string_view message)
 {
+    struct TextSite {
+        ExitCode code;
+        std::string_view prefix;
+        daemon::UpstreamSite site;
+    };
+    static constexpr TextSite kSites[] = {
+        // io.c:read_sum_head, one exit per field check.
+        {ExitCode::Protocol, "Invalid checksum count", {"io.c", 2202}},
+        {ExitCode::Protocol, "Invalid block length", {"io.c", 2223}},
+        {ExitCode::Protocol, "Invalid zero block length", {"io.c", 2228}},
+        {ExitCode::Protocol, "Invalid checksum length", {"io.c", 2244}},
+        {ExitCode::Protocol, "Invalid remainder length", {"io.c", 2250}},
+        // io.c:read_ndx's check that an index fits a signed int.
+        {ExitCode::Protocol, "Invalid file index: ", {"io.c", 2585}},
+        // log.c:log_formatted.
+        {ExitCode::MessageIo, "log-format string is WAY too long!", {"log.c", 553}},
+        {ExitCode::MessageIo, "buffer overflow expanding %", {"log.c", 807}},
+    };
+    for (const TextSite& t : kSites)
+        if (code == protocol::to_int(t.code) && message.starts_with(t.prefix))
+            return t.site;
     switch (static_cast<ExitCode>(code)) {
     case ExitCode::Protocol:
-        return {"io.c", 1479}; // read_ndx_and_attrs' "Invalid file index" family
+        return {"sender.c", 647}; // send_files' receive_sums failure
     case ExitCode::FileIo:
-        return {"sender.c", 699}; // send_files' fstat failure
+        return {"sender.c", 733}; // send_files' fstat failure
     case ExitCode::Syntax:
-        return {"flist.c", 2329}; // send_file_list's relative ".." refusal
+        return {"flist.c", 2665}; // send_file_list's relative ".." refusal
     case ExitCode::Malloc:
         return {"util2.c", 80};
     case ExitCode::MessageIo:
-        return {"log.c", 913};
+        return {"log.c", 503};
     default:
         return {"main.c", 1338};
     }
 }
-
-} // namespace
 
 int run_pull(const PullContext& ctx, daemon::ServerOptions& options, UniqueFd client)
 {
@@ -252,14 +276,14 @@ int run_pull(const PullContext& ctx, daemon::ServerOptions& options, UniqueFd cl
         if (auto* failed = std::get_if<StartFailure>(&start)) {
             // Not multiplexing yet: only the log hears about it, the client sees a close.
             if (!failed->log_text.empty())
-                spdlog::error("{}", daemon::without_newline(failed->log_text));
+                spdlog::error("{}", daemon_log_text(daemon::without_newline(failed->log_text)));
             spdlog::error("{}", daemon::without_newline(daemon::rsync_error_line(
                                     failed->exit_code, {"compat.c", 406}, daemon::UpstreamRole::Sender)));
             return failed->exit_code;
         }
         started = std::get<StartedProtocol>(start);
     } catch (const protocol::ProtocolError& e) {
-        spdlog::error("{}", e.what());
+        spdlog::error("{}", daemon_log_text(e.what()));
         return protocol::to_int(e.code());
     }
     const int protocol = started.plan.protocol;
@@ -298,6 +322,13 @@ int run_pull(const PullContext& ctx, daemon::ServerOptions& options, UniqueFd cl
 
     transfer::SenderOptions sopt = sender_options(options, started, ctx);
     TransferLog tlog(ctx, options, started);
+    // Outlives the try block: an error exit still logs the sender's totals.
+    std::unique_ptr<transfer::Sender> sender;
+    ending.sender_totals = [&conn, &sender] {
+        return transfer::session_totals_line(static_cast<std::int64_t>(conn.total_written()),
+                                             static_cast<std::int64_t>(conn.total_read()),
+                                             sender ? sender->total_size() : 0);
+    };
 
     try {
         // Upstream order: the module's rules (read before confinement), the client's option
@@ -326,20 +357,21 @@ int run_pull(const PullContext& ctx, daemon::ServerOptions& options, UniqueFd cl
         if (tlog.enabled())
             services.log_item = [&tlog](const transfer::SentFile& f, const std::string& dir, std::uint32_t iflags,
                                         std::int64_t written) { tlog.item(f, dir, iflags, written); };
-        transfer::Sender sender(sopt, std::move(services), chmod.all.empty() ? nullptr : &chmod.all);
+        sender = std::make_unique<transfer::Sender>(sopt, std::move(services),
+                                                    chmod.all.empty() ? nullptr : &chmod.all);
         transfer::WireFilterParams wire{options.prune_empty_dirs != 0, options.delete_mode != 0,
                                         options.cvs_exclude != 0};
-        const transfer::SenderResult result = sender.run(wire);
-        if (result.exit_code == 0)
-            spdlog::info("{}", transfer::session_totals_line(static_cast<std::int64_t>(result.total_written),
-                                                             static_cast<std::int64_t>(result.total_read),
-                                                             result.total_size));
+        const transfer::SenderResult result = sender->run(wire);
+        // Upstream log.c:log_exit: a sender logs its totals whatever its exit code.
+        spdlog::info("{}", transfer::session_totals_line(static_cast<std::int64_t>(result.total_written),
+                                                         static_cast<std::int64_t>(result.total_read),
+                                                         result.total_size));
         return end_after_completion(ending, result.exit_code, !result.input_abandoned);
     } catch (const transfer::PeerExit& e) {
         return end_after_peer_exit(ending, e.code, {"io.c", 1892});
     } catch (const protocol::ProtocolError& e) {
         const int code = protocol::to_int(e.code());
-        const daemon::UpstreamSite site = e.site().file ? e.site() : default_site(code);
+        const daemon::UpstreamSite site = e.site().file ? e.site() : pull_error_site(code, e.what());
         std::string message = e.what();
         if (!message.empty() && message.back() != '\n')
             message += '\n';

@@ -7,11 +7,13 @@
 #include "daemon/config.hpp"
 #include "daemon/server_options.hpp"
 #include "daemon/session_descriptor.hpp"
+#include "daemon/upstream_text.hpp"
 #include "worker/confinement.hpp"
 #include "worker/filter_files.hpp"
 
 #include <optional>
 #include <string>
+#include <string_view>
 
 namespace ocr::worker {
 
@@ -30,6 +32,14 @@ struct PullContext {
     std::optional<std::string> files_from_content;
     int io_timeout = 0;
 };
+
+/// @brief Where upstream's sender exits for a fatal error of ours that names no site: the
+///        sum-header, index and log-format checks (which the protocol and transfer layers
+///        raise without one) by their text, else a site per exit code.
+/// @param code the exit code.
+/// @param message the error's text.
+/// @return the "at FILE(LINE)" of upstream's "rsync error:" line.
+[[nodiscard]] daemon::UpstreamSite pull_error_site(int code, std::string_view message);
 
 /// @brief Runs the pull on @p client. @p options are the accepted options after the
 ///        module's overrides.

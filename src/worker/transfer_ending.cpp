@@ -3,6 +3,7 @@
 
 #include "protocol/exit_code.hpp"
 #include "protocol/protocol_error.hpp"
+#include "transfer/log_format.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -71,9 +72,12 @@ void exit_exchange(const EndingContext& ctx, int code, bool send_exit_message, b
         return;
     }
     if (ctx.protocol >= 31 || !ctx.am_sender) {
-        if (send_exit_message)
+        // A sender that had stopped reading (an empty file list) never delivers this
+        // message: upstream's noop_io_until_death returns at once for it, and neither it
+        // nor close_all flushes what send_msg buffered.
+        if (send_exit_message && (wait_for_client || !ctx.am_sender))
             ctx.conn.send_message(protocol::MsgCode::ErrorExit, int32_le(code));
-        if (!ctx.am_sender || !wait_for_client)
+        if (!ctx.am_sender)
             ctx.conn.flush();
         if (wait_for_client)
             noop_io_until_death(ctx);
@@ -86,7 +90,23 @@ void exit_exchange(const EndingContext& ctx, int code, bool send_exit_message, b
         ctx.conn.reset_on_close_if_unread();
 }
 
+// Upstream log.c:log_exit: a sender logs its totals however it exits.
+void log_sender_totals(const EndingContext& ctx)
+{
+    if (ctx.am_sender && ctx.sender_totals)
+        ctx.report.emit(transfer::LogCode::Log, ctx.sender_totals());
+}
+
 } // namespace
+
+std::string daemon_log_text(std::string_view line)
+{
+    // Upstream: log.c:rwrite's msg[2048] buffer, then logit's strlen().
+    constexpr std::size_t kMaxLogMessage = 2047;
+    line = line.substr(0, kMaxLogMessage);
+    line = line.substr(0, line.find('\0'));
+    return transfer::escape_log_file_text(line);
+}
 
 int end_with_fatal_error(const EndingContext& ctx, const std::string& message, int code, daemon::UpstreamSite site)
 {
@@ -97,6 +117,7 @@ int end_with_fatal_error(const EndingContext& ctx, const std::string& message, i
     ctx.conn.discard_unsent_data();
     if (!message.empty())
         ctx.report.emit(transfer::LogCode::Error, message);
+    log_sender_totals(ctx);
     const daemon::UpstreamRole role = ctx.am_sender ? daemon::UpstreamRole::Sender : daemon::UpstreamRole::Receiver;
     ctx.report.emit(code == protocol::to_int(protocol::ExitCode::Vanished) ? transfer::LogCode::Warning
                                                                            : transfer::LogCode::Error,
@@ -123,8 +144,14 @@ int end_after_peer_exit(const EndingContext& ctx, int code, daemon::UpstreamSite
 {
     // The client is exiting: upstream's messages would only reach a closing socket.
     ctx.report.set_can_send(false);
+    // Upstream: exit_cleanup(0) (an empty MSG_ERROR_EXIT) still applies the error state;
+    // being the end of the run, it then logs no error line.
+    const bool end_of_run = code == 0;
+    if (end_of_run)
+        code = ctx.report.partial_exit_code();
+    log_sender_totals(ctx);
     const daemon::UpstreamRole role = ctx.am_sender ? daemon::UpstreamRole::Sender : daemon::UpstreamRole::Receiver;
-    if (code != 0)
+    if (!end_of_run)
         ctx.report.emit(transfer::LogCode::Error, daemon::rsync_error_line(code, site, role));
     try {
         exit_exchange(ctx, code, false);

@@ -9,7 +9,9 @@
 #include "transfer/reporter.hpp"
 
 #include <chrono>
+#include <functional>
 #include <string>
+#include <string_view>
 
 namespace ocr::worker {
 
@@ -20,7 +22,17 @@ struct EndingContext {
     int protocol = 32;
     bool am_sender = true;
     std::chrono::seconds io_timeout{0};
+    /// A sender's "sent N bytes  received N bytes  total size N" line as of now (upstream
+    /// log.c:log_exit logs it for every exit of a sender); empty for a receiver.
+    std::function<std::string()> sender_totals = {};
 };
+
+/// @brief @p line as upstream's daemon writes it to its log file: log.c:rwrite keeps at
+///        most 2047 bytes of a message, logit stops at a NUL and escapes control
+///        characters, C1 controls and anything looking like an escape as "\#ooo"
+///        (filtered_fwrite), so that a file name cannot forge or garble log lines.
+/// @param line one message without its trailing newline.
+[[nodiscard]] std::string daemon_log_text(std::string_view line);
 
 /// @brief A fatal error inside the transfer: @p message (if any, with its newline) and
 ///        upstream's "rsync error: ... at FILE(LINE) [role=3.5.0]" line, then the exit
@@ -39,7 +51,8 @@ int end_after_completion(const EndingContext& ctx, int code, bool wait_for_clien
 
 /// @brief The client ended the session with MSG_ERROR_EXIT carrying @p code: upstream
 ///        logs the exit as its own (no duplicate to the client) and, from protocol 31,
-///        reads on until the client closes.
+///        reads on until the client closes. A code of 0 becomes the session's own
+///        partial-transfer code (Reporter::partial_exit_code), as upstream's exit_cleanup(0).
 /// @return @p code.
 int end_after_peer_exit(const EndingContext& ctx, int code, daemon::UpstreamSite site);
 

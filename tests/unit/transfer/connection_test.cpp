@@ -93,7 +93,104 @@ TEST(Connection, FramesOutputInOrder)
     c.flush();
     EXPECT_EQ(p.peer_read_all(), "raw" + protocol::encode_frame(protocol::MsgCode::Data, "data") +
                                      protocol::encode_frame(protocol::MsgCode::Error, "oops\n"));
-    EXPECT_EQ(c.total_written(), 3u + 8u + 9u);
+    // Upstream counts only what passes its buffered I/O, which starts with multiplexing.
+    EXPECT_EQ(c.total_written(), 8u + 9u);
+}
+
+// Verifies upstream's statistics: bytes moved before start_mux_out() (protocol setup) are
+// not counted, input read ahead but not yet consumed then is.
+TEST(Connection, TotalsStartWithMultiplexing)
+{
+    Pair p;
+    Connection c({p.ours, std::chrono::seconds(0), 0, "sender", std::string("setupMORE")});
+    EXPECT_EQ(read_n(c, 5), "setup");
+    c.write("seed");
+    c.start_mux_out();
+    EXPECT_EQ(c.total_read(), 4u);
+    EXPECT_EQ(c.total_written(), 0u);
+    c.write("x");
+    c.flush();
+    EXPECT_EQ(c.total_written(), 5u);
+    EXPECT_EQ(read_n(c, 4), "MORE");
+    p.peer_write("abc");
+    EXPECT_EQ(read_n(c, 3), "abc");
+    EXPECT_EQ(c.total_read(), 7u);
+    EXPECT_EQ(p.peer_read_all(), "seed" + protocol::encode_frame(protocol::MsgCode::Data, "x"));
+}
+
+// Verifies in-place framing: writes of any size become MSG_DATA frames of at most 64 KiB
+// holding the bytes in order, a message closes the open frame, and no empty frame is sent.
+TEST(Connection, FramesLargeAndSmallWritesInPlace)
+{
+    Pair p;
+    Connection c({p.ours, std::chrono::seconds(0), 0, "sender", {}});
+    c.start_mux_out();
+    std::string data;
+    for (std::size_t i = 0; i < 300000; ++i)
+        data.push_back(static_cast<char>(i * 13 % 251));
+    std::thread reader([&] {
+        std::string got;
+        char buf[65536];
+        for (;;) {
+            const ssize_t n = ::read(p.theirs, buf, sizeof buf);
+            if (n <= 0)
+                break;
+            got.append(buf, static_cast<std::size_t>(n));
+        }
+        std::string payload;
+        std::vector<std::pair<protocol::MsgCode, std::size_t>> frames;
+        for (std::size_t pos = 0; pos + 4 <= got.size();) {
+            std::uint8_t head[4];
+            std::memcpy(head, got.data() + pos, 4);
+            const auto h = protocol::decode_frame_header(head);
+            ASSERT_TRUE(h);
+            frames.emplace_back(h->code, h->length);
+            if (h->code == protocol::MsgCode::Data)
+                payload += got.substr(pos + 4, h->length);
+            else
+                EXPECT_EQ(got.substr(pos + 4, h->length), "note\n");
+            pos += 4 + h->length;
+        }
+        EXPECT_EQ(payload, data + "tail");
+        for (const auto& [code, len] : frames) {
+            EXPECT_GT(len, 0u);
+            EXPECT_LE(len, 65536u);
+        }
+        // The message sits between the 300000 bytes and the tail.
+        std::size_t before = 0;
+        for (const auto& [code, len] : frames) {
+            if (code != protocol::MsgCode::Data)
+                break;
+            before += len;
+        }
+        EXPECT_EQ(before, data.size());
+    });
+    c.write(std::string_view(data).substr(0, 10));
+    c.write(std::string_view(data).substr(10, 200000));
+    c.write(std::string_view(data).substr(200010));
+    c.send_message(protocol::MsgCode::Info, "note\n");
+    c.write("tail");
+    c.flush();
+    ::shutdown(p.ours, SHUT_WR);
+    reader.join();
+}
+
+// Verifies that discard_unsent_data() drops only the data written since the last message
+// or flush, keeping what was committed before.
+TEST(Connection, DiscardDropsOnlyUncommittedData)
+{
+    Pair p;
+    Connection c({p.ours, std::chrono::seconds(0), 0, "sender", {}});
+    c.start_mux_out();
+    c.write("kept");
+    c.send_message(protocol::MsgCode::Error, "e\n");
+    c.write("dropped");
+    c.discard_unsent_data();
+    c.send_message(protocol::MsgCode::Error, "f\n");
+    c.flush();
+    EXPECT_EQ(p.peer_read_all(), protocol::encode_frame(protocol::MsgCode::Data, "kept") +
+                                     protocol::encode_frame(protocol::MsgCode::Error, "e\n") +
+                                     protocol::encode_frame(protocol::MsgCode::Error, "f\n"));
 }
 
 // Verifies upstream's texts for an oversized message and for the end of the stream.
@@ -112,6 +209,7 @@ TEST(Connection, HostileInputIsAStreamError)
         } catch (const protocol::ProtocolError& e) {
             EXPECT_EQ(e.code(), protocol::ExitCode::StreamIo);
             EXPECT_EQ(std::string(e.what()), "multiplexing overflow 2:100000 [sender]");
+            EXPECT_EQ(e.site().line, 1838);
         }
     }
     {
@@ -126,6 +224,49 @@ TEST(Connection, HostileInputIsAStreamError)
         } catch (const protocol::ProtocolError& e) {
             EXPECT_EQ(std::string(e.what()), "rsync: connection unexpectedly closed (2 bytes received so far) [sender]");
         }
+    }
+}
+
+// Verifies upstream io.c:read_a_msg's texts per case: a long message of a fixed-size tag
+// is an invalid multi-message, an unknown tag (or one below the base) is unexpected, and
+// with incremental recursion the role reads "sender/inc".
+TEST(Connection, MessageErrorTextsAreUpstreams)
+{
+    struct Case {
+        std::string header;
+        bool inc;
+        std::string text;
+        int line;
+    };
+    const std::vector<Case> cases = {
+        {protocol::encode_frame_header(protocol::MsgCode::Success, 6000), false, "invalid multi-message 100:6000 [sender]",
+         1799},
+        {protocol::encode_frame_header(protocol::MsgCode::Deleted, 5120), true,
+         "multiplexing overflow 101:5120 [sender/inc]", 1838},
+        {protocol::encode_frame_header(protocol::MsgCode::Stats, 9000), true, "invalid multi-message 10:9000 [sender/inc]",
+         1799},
+        {std::string("\x04\x00\x00\x12", 4), true, "unexpected tag 11 [sender/inc]", 1896}, // 11 + base 7
+        {std::string("\x04\x00\x00\x32", 4), false, "unexpected tag 43 [sender]", 1896},
+        {std::string("\x04\x00\x00\x03", 4), false, "unexpected tag -4 [sender]", 1896},
+    };
+    for (const Case& k : cases) {
+        Pair p;
+        Recorder rec;
+        Connection c({p.ours, std::chrono::seconds(0), 0, "sender", {}});
+        c.set_handler(&rec);
+        c.set_inc_recurse(k.inc);
+        c.start_mux_in();
+        p.peer_write(k.header);
+        try {
+            (void)read_n(c, 1);
+            ADD_FAILURE() << "no error for " << k.text;
+        } catch (const protocol::ProtocolError& e) {
+            EXPECT_EQ(e.code(), protocol::ExitCode::StreamIo);
+            EXPECT_EQ(std::string(e.what()), k.text);
+            EXPECT_EQ(std::string(e.site().file), "io.c");
+            EXPECT_EQ(e.site().line, k.line) << k.text;
+        }
+        EXPECT_TRUE(rec.seen.empty());
     }
 }
 

@@ -674,6 +674,31 @@ TEST(Sender, VanishedFileSendsNoSend)
     EXPECT_EQ(c.run().result->exit_code, 24);
 }
 
+// Verifies that a missing source argument ends the run with 23 through the transfer error
+// alone (upstream: link_stat's FERROR_XFER sets got_xfer_error, no io_error bit for ENOENT).
+TEST(Sender, MissingArgumentIsPartialTransfer)
+{
+    Tree tree;
+    SenderOptions opt = options_for(31);
+    opt.paths = {".", "no-such-file"};
+    Client c(tree, opt);
+    c.send_empty_filter_list();
+    c.read_file_lists();
+    c.send_all_dones();
+    for (std::size_t i = 0; i < c.list_count() - 1 + 3; ++i)
+        EXPECT_EQ(c.read_ndx(), protocol::kNdxDone);
+    c.read_stats();
+    c.send_goodbye();
+    EXPECT_EQ(c.read_ndx(), protocol::kNdxDone);
+    c.finish_sender();
+    EXPECT_TRUE(c.in().drain_to_eof());
+    EXPECT_EQ(c.in().texts(MsgCode::ErrorXfer),
+              std::vector<std::string>{"rsync: [sender] link_stat \"no-such-file\" (in mod) failed: No such file or directory (2)\n"});
+    EXPECT_TRUE(c.in().texts(MsgCode::IoError).empty());
+    ASSERT_TRUE(c.run().result) << c.run().error_text;
+    EXPECT_EQ(c.run().result->exit_code, 23);
+}
+
 // Verifies that below protocol 30 a vanished file is only reported (no MSG_NO_SEND exists)
 // and warnings travel as MSG_INFO.
 TEST(Sender, VanishedFileProtocol29)

@@ -3,6 +3,7 @@
 // waits for the client.
 #include "worker/transfer_ending.hpp"
 
+#include "daemon/session_setup.hpp"
 #include "daemon/upstream_text.hpp"
 #include "protocol/exit_code.hpp"
 #include "protocol/mux.hpp"
@@ -15,6 +16,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <functional>
 #include <string>
 #include <thread>
 #include <utility>
@@ -67,6 +69,8 @@ public:
     Session& operator=(const Session&) = delete;
 
     const EndingContext& ctx() const { return *ctx_; }
+    void set_sender_totals(std::function<std::string()> totals) { ctx_->sender_totals = std::move(totals); }
+    transfer::Reporter& report() { return *report_; }
     transfer::Connection& conn() { return *conn_; }
     const std::vector<std::string>& log() const { return log_; }
 
@@ -265,6 +269,53 @@ TEST(TransferEnding, PeerExitIsLoggedNotSent)
     ASSERT_EQ(s.log().size(), 1u);
     EXPECT_EQ(s.log()[0], "rsync error: some files/attrs were not transferred (see previous errors) (code 23) at "
                           "io.c(1892) [sender=3.5.0]");
+}
+
+// Verifies that a sender's fatal error logs its totals between the message and the error
+// line, as upstream's log_exit does for a sender.
+TEST(TransferEnding, FatalErrorLogsSenderTotals)
+{
+    Session s(30);
+    s.set_sender_totals([] { return std::string("sent 1 bytes  received 2 bytes  total size 3"); });
+    EXPECT_EQ(end_with_fatal_error(s.ctx(), "oops\n", 2, kSite), 2);
+    const std::vector<std::string> expected{"oops", "sent 1 bytes  received 2 bytes  total size 3",
+                                            daemon::without_newline(error_line(2))};
+    EXPECT_EQ(s.log(), expected);
+}
+
+// Verifies that an empty MSG_ERROR_EXIT (code 0) from the client still ends with the
+// session's own partial-transfer code, with no error line (upstream exit_cleanup(0)).
+TEST(TransferEnding, PeerExitZeroKeepsPartialCode)
+{
+    Session s(30);
+    s.report().emit(transfer::LogCode::ErrorXfer, "link_stat failed\n");
+    s.client_close_write();
+    EXPECT_EQ(end_after_peer_exit(s.ctx(), 0, {"io.c", 1892}), 23);
+    EXPECT_EQ(s.log(), std::vector<std::string>{"link_stat failed"});
+}
+
+// Verifies that a sender which stopped reading (empty file list) and ends with 23 at
+// protocol 31 never delivers MSG_ERROR_EXIT and resets the connection over the client's
+// unread bytes, as upstream's does.
+TEST(TransferEnding, AbandonedInputWithErrorSendsNoErrorExit)
+{
+    Session s(31);
+    s.conn().write("list");
+    s.conn().flush();
+    s.client_write(protocol::encode_frame(MsgCode::Data, "unread request"));
+    EXPECT_EQ(end_after_completion(s.ctx(), 23, false), 23);
+    EXPECT_TRUE(s.client_sees_reset());
+}
+
+// Verifies upstream's log-file escaping and its 2047-byte message limit.
+TEST(TransferEnding, DaemonLogTextEscapesLikeUpstream)
+{
+    EXPECT_EQ(daemon_log_text("send dir/a\nb\x1b[2J\tc\x85 (2)"), "send dir/a\\#012b\\#033[2J\tc\\#205 (2)");
+    EXPECT_EQ(daemon_log_text("fake \\#012 escape"), "fake \\#134#012 escape");
+    EXPECT_EQ(daemon_log_text("utf8 \xc3\xa9 stays"), "utf8 \xc3\xa9 stays");
+    EXPECT_EQ(daemon_log_text(std::string_view("cut\0here", 8)), "cut");
+    EXPECT_EQ(daemon_log_text(std::string(3000, 'x')), std::string(2047, 'x'));
+    EXPECT_EQ(daemon_log_text(std::string(2046, 'x') + "\x01"), std::string(2046, 'x') + "\\#001");
 }
 
 } // namespace
