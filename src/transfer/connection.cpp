@@ -196,6 +196,15 @@ void Connection::write_all(std::span<const std::byte> data)
 
 void Connection::send_message(protocol::MsgCode code, std::string_view payload)
 {
+    if (messages_ahead_ && mux_out_) {
+        std::string frame = protocol::encode_frame_header(code, payload.size());
+        frame.append(payload);
+        out_.insert(committed_, frame);
+        if (open_frame_ != kNoFrame)
+            open_frame_ += frame.size();
+        committed_ += frame.size();
+        return;
+    }
     close_data_frame();
     out_ += protocol::encode_frame_header(code, payload.size());
     out_.append(payload);

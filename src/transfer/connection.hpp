@@ -81,6 +81,12 @@ public:
     }
     /// @brief Queues a message after any data written before it (order is kept).
     void send_message(protocol::MsgCode code, std::string_view payload);
+    /// @brief From now on a message goes out ahead of data written but not yet committed
+    ///        for sending, as upstream's send_msg does: perform_io writes its message
+    ///        buffer before data that has not started to flush (io.c). The generator of a
+    ///        push relies on it for the order of "deleting" lines among the client's own
+    ///        output.
+    void set_messages_ahead(bool on) noexcept { messages_ahead_ = on; }
 
     /// @brief Sends an empty MSG_DATA if nothing was written for half the I/O timeout
     ///        (upstream maybe_send_keepalive); call while busy without I/O.
@@ -138,6 +144,7 @@ private:
     std::size_t committed_ = 0;
     static constexpr std::size_t kNoFrame = static_cast<std::size_t>(-1);
     std::size_t open_frame_ = kNoFrame;
+    bool messages_ahead_ = false;
     // Bytes queued before start_mux_out(): sent, but not counted in total_written_.
     std::size_t uncounted_out_ = 0;
 

@@ -97,6 +97,27 @@ TEST(Connection, FramesOutputInOrder)
     EXPECT_EQ(c.total_written(), 8u + 9u);
 }
 
+// Verifies that with messages ahead, a message overtakes data not yet committed for sending
+// but not data already committed, and that the overtaken data frame stays whole.
+TEST(Connection, MessagesAheadOvertakeUncommittedData)
+{
+    Pair p;
+    Connection c({p.ours, std::chrono::seconds(0), 0, "generator", {}});
+    c.start_mux_out();
+    c.set_messages_ahead(true);
+    c.write("first");
+    c.send_message(protocol::MsgCode::Info, "a\n"); // nothing committed yet: goes first
+    c.flush();                                       // commits and sends both
+    c.write("second");
+    c.send_message(protocol::MsgCode::Deleted, "x");
+    c.write("-more");
+    c.flush();
+    EXPECT_EQ(p.peer_read_all(), protocol::encode_frame(protocol::MsgCode::Info, "a\n") +
+                                     protocol::encode_frame(protocol::MsgCode::Data, "first") +
+                                     protocol::encode_frame(protocol::MsgCode::Deleted, "x") +
+                                     protocol::encode_frame(protocol::MsgCode::Data, "second-more"));
+}
+
 // Verifies upstream's statistics: bytes moved before start_mux_out() (protocol setup) are
 // not counted, input read ahead but not yet consumed then is.
 TEST(Connection, TotalsStartWithMultiplexing)
