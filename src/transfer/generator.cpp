@@ -9,6 +9,7 @@
 #include "transfer/basis_sums.hpp"
 #include "transfer/file_window.hpp"
 #include "transfer/itemize.hpp"
+#include "transfer/push_deletion.hpp"
 
 #include <fcntl.h>
 #include <sys/sysmacros.h>
@@ -17,6 +18,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <random>
+#include <variant>
 
 namespace ocr::transfer {
 namespace {
@@ -54,6 +56,11 @@ Generator::Generator(PushShared& shared, Connection& conn, Reporter& report)
         block_sum_.emplace(s_.opt.xfer_checksum, s_.opt.checksum_seed);
         xfer_sum_len_ = protocol::checksum_length(s_.opt.xfer_checksum.kind);
     }
+    // Counted here, before the receiver thread starts: every list it adds later arrives
+    // as a ListAdded event, so counting in run() could count one twice.
+    visible_lists_ = s_.lists.list_count();
+    states_.resize(visible_lists_);
+    flist_eof_ = s_.lists.eof();
 }
 
 void Generator::write_ndx(std::int32_t ndx)
@@ -84,10 +91,15 @@ void Generator::handle_event(const PushEvent& ev)
         break;
     case K::Success:
     case K::NoSend:
-        // Upstream io.c:got_flist_entry_status.
+        // Upstream io.c:got_flist_entry_status; a hard-linked file stays in progress until
+        // its group is finished (check_for_finished_files).
         if (s_.opt.flist.inc_recurse)
             if (ListState* st = state_of(ev.ndx))
                 --st->in_progress;
+        if (hl_.find(ev.ndx)) {
+            hl_pending_.emplace_back(ev.ndx, ev.kind == K::Success);
+            bump_in_progress(ev.ndx, 1);
+        }
         break;
     case K::Redo:
         if (s_.opt.flist.inc_recurse)
@@ -103,6 +115,7 @@ void Generator::handle_event(const PushEvent& ev)
     case K::ListAdded:
         visible_lists_ = std::max(visible_lists_, static_cast<std::size_t>(ev.ndx));
         states_.resize(visible_lists_);
+        match_hard_links();
         break;
     case K::FlistEof:
         flist_eof_ = true;
@@ -138,6 +151,20 @@ void Generator::check_for_finished_files(bool check_redo)
     while (auto ev = s_.channel.take(std::chrono::milliseconds(0)))
         handle_event(*ev);
     for (;;) {
+        if (!hl_pending_.empty()) {
+            // Upstream: get_hlink_num, then finish_hard_link or handle_skipped_hlink.
+            const auto [ndx, ok] = hl_pending_.front();
+            hl_pending_.pop_front();
+            const protocol::FileEntry* e = s_.lists.entry_for_ndx(ndx);
+            if (e) {
+                if (ok)
+                    finish_hard_link(ndx, s_.local_path(e->name), nullptr);
+                else
+                    handle_skipped_hlink(ndx);
+            }
+            bump_in_progress(ndx, -1);
+            continue;
+        }
         if (check_redo && !redo_.empty()) {
             const std::int32_t ndx = redo_.front();
             redo_.pop_front();
@@ -162,7 +189,7 @@ void Generator::check_for_finished_files(bool check_redo)
         // The oldest list is complete: tell the sender, and fix up its directory.
         write_ndx(protocol::kNdxDone);
         const protocol::DecodedList& l = s_.lists.list(first_live_);
-        if (dir_tweaking_ && l.parent_dir_ndx >= 0)
+        if (dir_tweaking_ && !delay_deleting() && l.parent_dir_ndx >= 0)
             if (const protocol::FileEntry* d = s_.lists.dir_entry(l.parent_dir_ndx))
                 touch_up_dir(*d);
         ++first_live_;
@@ -174,9 +201,8 @@ void Generator::run()
     const ReceiverOptions& o = s_.opt;
     const int protocol = o.flist.protocol;
     dir_tweaking_ = !(s_.dest.solo_file || o.dry_run);
-    visible_lists_ = s_.lists.list_count();
-    states_.resize(visible_lists_);
-    flist_eof_ = s_.lists.eof();
+    if (s_.deletion)
+        s_.deletion->before_generating(); // --delete-before
 
     if (o.flist.inc_recurse) {
         cur_ = 0;
@@ -201,7 +227,7 @@ void Generator::run()
     }
 
     const bool early_delay_done = !o.delay_updates;
-    const bool early_delete_done = true; // --delete-during=2 / --delete-after not supported yet
+    const bool early_delete_done = !s_.deletion || s_.deletion->early_done();
     ++phase_;
     for (;;) {
         check_for_finished_files(true);
@@ -213,8 +239,12 @@ void Generator::run()
     write_ndx(protocol::kNdxDone);
     if (protocol >= 29 && early_delay_done)
         write_ndx(protocol::kNdxDone);
-    if (protocol >= 31 && early_delete_done && early_delay_done)
-        write_ndx(protocol::kNdxDone);
+    if (protocol >= 31 && early_delete_done) {
+        if (s_.deletion)
+            s_.deletion->write_del_stats(); // Upstream: main.c:write_del_stats
+        if (early_delay_done)
+            write_ndx(protocol::kNdxDone);
+    }
     for (;;) {
         check_for_finished_files(false);
         if (msgdone_ > 1)
@@ -231,12 +261,26 @@ void Generator::run()
         while (msgdone_ == 2)
             wait_for_receiver();
     }
-    if (protocol >= 31)
+    if (s_.deletion)
+        s_.deletion->after_phases(); // --delete-delay, --delete-after, the --max-delete warning
+    if (protocol >= 31) {
+        if (!early_delete_done) {
+            if (s_.deletion)
+                s_.deletion->write_del_stats();
+            write_ndx(protocol::kNdxDone);
+        }
         while (msgdone_ == 3)
             wait_for_receiver();
-    if (dir_tweaking_ && !o.flist.inc_recurse)
+    }
+    if (dir_tweaking_ && (!o.flist.inc_recurse || delay_deleting()))
         for (const protocol::FileEntry* d : dirs_to_touch_)
             touch_up_dir(*d);
+}
+
+bool Generator::delay_deleting() const noexcept
+{
+    // Upstream delete_during == 2: directory times are fixed after the delayed deletions.
+    return s_.deletion && s_.deletion->during() && s_.opt.delete_during == 2;
 }
 
 void Generator::send_goodbye()
@@ -256,12 +300,35 @@ void Generator::drain_until_receiver_ended()
     conn_.flush();
 }
 
+void Generator::match_hard_links()
+{
+    // Upstream's receiver matches each list as it arrives, so a group's later lists can
+    // take the "last" mark from a member the generator has not reached yet.
+    if (!s_.opt.flist.preserve_hard_links)
+        return;
+    while (hl_matched_ < visible_lists_)
+        hl_.match_list(s_.lists.list(hl_matched_++), s_.opt.flist.inc_recurse);
+}
+
+void Generator::bump_in_progress(std::int32_t ndx, int delta)
+{
+    if (!s_.opt.flist.inc_recurse)
+        return;
+    if (const auto li = s_.lists.list_for_ndx(ndx); li && *li < states_.size())
+        states_[*li].in_progress += delta;
+}
+
 void Generator::generate_list(std::size_t li)
 {
+    match_hard_links();
     const protocol::DecodedList& l = s_.lists.list(li);
     if (s_.opt.flist.inc_recurse && l.parent_dir_ndx >= 0)
         if (const protocol::FileEntry* d = s_.lists.dir_entry(l.parent_dir_ndx))
+        {
             recv_generator(*d, l.ndx_start - 1, 1, false);
+            if (s_.deletion)
+                s_.deletion->in_dir(*d, li, missing_dir_.count(d) != 0); // --delete-during/-delay
+        }
     std::int32_t counter = 0;
     for (std::int64_t i = static_cast<std::int64_t>(l.low); i <= l.high; ++i) {
         const protocol::FileEntry& e = l.entries[static_cast<std::size_t>(i)];
@@ -301,36 +368,21 @@ AttrOutcome Generator::set_attrs(const protocol::FileEntry& e, const std::string
     } else {
         out = set_file_attrs(s_.writer, rel, -1, t, st, s_.attrs, flags, name, on_error);
     }
-    if (!out.ok)
-        report_.add_io_error(kIoErrorGeneral);
     if (out.time_failed)
         time_failed_.insert(&e);
     return out;
 }
 
-bool Generator::delete_item(const std::string& rel, const struct stat& st)
+bool Generator::delete_item(const std::string& rel, const struct stat& st, std::uint32_t new_mode)
 {
-    // Upstream delete.c:delete_item for an entry in the way of a new one.
-    if (s_.opt.dry_run)
-        return true;
-    const bool recurse = S_ISDIR(st.st_mode) && s_.opt.delete_mode != 0;
-    const Errno err = s_.writer.remove(rel, recurse, {});
-    if (err == 0 || err == ENOENT)
-        return true;
-    if (S_ISDIR(st.st_mode) && err == ENOTEMPTY) {
-        report_.emit(LogCode::ErrorXfer,
-                     "cannot delete non-empty directory: " + rel.substr(s_.dest.base.empty() ? 0 : s_.dest.base.size() + 1) + "\n");
-    } else {
-        report_.syserr(LogCode::ErrorXfer, err,
-                       std::string(S_ISDIR(st.st_mode) ? "delete_file: rmdir " : "delete_file: unlink ") +
-                           s_.full_fname(rel.substr(s_.dest.base.empty() ? 0 : s_.dest.base.size() + 1)) + " failed");
-    }
-    report_.add_io_error(kIoErrorGeneral);
-    return false;
+    // Upstream delete.c:delete_item with DEL_FOR_* for an entry in the way of a new one
+    // (with -b a replaced non-directory is backed up instead); see transfer/push_deletion.
+    return s_.deletion && s_.deletion->make_room(rel, st, new_mode);
 }
 
 void Generator::itemize(const protocol::FileEntry& e, std::uint32_t mode, std::int32_t ndx, int statret,
-                        const struct stat* st, std::uint32_t iflags)
+                        const struct stat* st, std::uint32_t iflags, std::uint8_t basis_type,
+                        const std::string& xname)
 {
     const ReceiverOptions& o = s_.opt;
     ItemizeCompare c;
@@ -363,6 +415,10 @@ void Generator::itemize(const protocol::FileEntry& e, std::uint32_t mode, std::i
         if (ndx >= 0)
             ndx_out_.put(out, ndx);
         protocol::put_u16(out, static_cast<std::uint16_t>(flags));
+        if (flags & kItemBasisTypeFollows)
+            out.push_back(static_cast<char>(basis_type));
+        if (flags & kItemXnameFollows)
+            protocol::put_vstring(out, xname);
         conn_.write(out);
     } else if (ndx >= 0 && s_.log_item && o.logfile_format_has_i && !o.dry_run) {
         // Below 29 the daemon logs the item itself (log_item with FINFO / FCLIENT).
@@ -420,7 +476,6 @@ void Generator::recv_generator(const protocol::FileEntry& e, std::int32_t ndx, i
             return;
         report_.emit(LogCode::ErrorXfer, std::string("ERROR: daemon refused to receive ") +
                                              (is_dir ? "directory" : "file") + " \"" + e.name + "\"\n");
-        report_.add_io_error(kIoErrorGeneral);
         if (is_dir) {
             report_.emit(LogCode::Error, "*** Skipping any contents from this failed directory ***\n");
             skip_dir_ = &e;
@@ -437,6 +492,14 @@ void Generator::recv_generator(const protocol::FileEntry& e, std::int32_t ndx, i
         statret = -1;
     } else {
         dry_missing_dir_.clear();
+        const auto slash = e.name.rfind('/');
+        const std::string_view dn = slash == std::string::npos ? std::string_view(".")
+                                                               : std::string_view(e.name).substr(0, slash);
+        if (dn != parent_dirname_) {
+            if (!o.flist.inc_recurse && dn != "." && dn != prior_dir_name_)
+                check_parent_listed(e, dn);
+            parent_dirname_.assign(dn);
+        }
         stat_errno = s_.stat_path(rel, st);
         statret = stat_errno == 0 ? 0 : -1;
     }
@@ -475,10 +538,39 @@ void Generator::recv_generator(const protocol::FileEntry& e, std::int32_t ndx, i
         return;
     if (statret != 0 && stat_errno != ENOENT) {
         report_.syserr(LogCode::ErrorXfer, stat_errno, "recv_generator: failed to stat " + s_.full_fname(e.name));
-        report_.add_io_error(kIoErrorGeneral);
         return;
     }
+    if (const HardLinkState* h = hl_.find(ndx); h && !h->first && hard_link_check(e, ndx, rel, statret, st))
+        return;
     gen_file(e, rel, ndx, statret, st, redo);
+}
+
+void Generator::check_parent_listed(const protocol::FileEntry& e, std::string_view dn)
+{
+    // Upstream generator.c:recv_generator: without incremental lists every parent must be
+    // a directory of the list, or the sender is making paths up (a name "through" a
+    // symlink it sent, say).
+    if (!listed_dirs_) {
+        listed_dirs_.emplace();
+        for (std::size_t li = 0; li < s_.lists.list_count(); ++li)
+            for (const protocol::FileEntry& f : s_.lists.list(li).entries)
+                listed_dirs_->emplace(f.name, f.mode);
+    }
+    const auto it = listed_dirs_->find(std::string(dn));
+    bool ok = false;
+    if (it != listed_dirs_->end())
+        ok = protocol::is_dir(it->second) || (s_.opt.flist.delete_missing_args && e.mode == 0 && it->second == 0);
+    if (ok)
+        return;
+    if (s_.opt.flist.delete_missing_args && e.mode == 0 && it == listed_dirs_->end()) {
+        report_.emit(LogCode::Error, "WARNING: parent dir is absent in the file list: " + std::string(dn) + "\n");
+        return;
+    }
+    const auto slash = e.name.rfind('/');
+    throw ProtocolError(ExitCode::Protocol,
+                        "ABORTING due to invalid path from sender: " + std::string(dn) + "/" +
+                            e.name.substr(slash == std::string::npos ? 0 : slash + 1),
+                        protocol::UpstreamSite{"generator.c", 1715});
 }
 
 void Generator::gen_dir(const protocol::FileEntry& e, const std::string& rel, std::int32_t ndx, int is_dir,
@@ -494,14 +586,14 @@ void Generator::gen_dir(const protocol::FileEntry& e, const std::string& rel, st
         // can be fixed as soon as the parent's list is done; it is handled in full later.
         if (!o.preserve_mtimes || o.omit_dir_times)
             return;
-        if (statret == 0 && (S_ISDIR(st.st_mode) || !delete_item(rel, st)))
+        if (statret == 0 && (S_ISDIR(st.st_mode) || !delete_item(rel, st, e.mode)))
             return;
         if (o.dry_run || s_.writer.mkdir(rel, (mode | added) & 0700) == 0)
             dir_created_.insert(&e);
         return;
     }
     if (statret == 0 && !S_ISDIR(st.st_mode)) {
-        if (!delete_item(rel, st)) {
+        if (!delete_item(rel, st, e.mode)) {
             report_.emit(LogCode::Error, "*** Skipping any contents from this failed directory ***\n");
             skip_dir_ = &e;
             skip_dir_name_ = e.name;
@@ -528,7 +620,6 @@ void Generator::gen_dir(const protocol::FileEntry& e, const std::string& rel, st
         if (err != 0 && err != EEXIST) {
             report_.syserr(LogCode::ErrorXfer, err, "recv_generator: mkdir " + s_.full_fname(e.name) + " failed");
             report_.emit(LogCode::Error, "*** Skipping any contents from this failed directory ***\n");
-            report_.add_io_error(kIoErrorGeneral);
             skip_dir_ = &e;
             skip_dir_name_ = e.name;
             missing_dir_.insert(&e);
@@ -547,6 +638,9 @@ void Generator::gen_dir(const protocol::FileEntry& e, const std::string& rel, st
     }
     if (dir_tweaking_)
         dirs_to_touch_.push_back(&e);
+    prior_dir_name_ = e.name;
+    if (s_.deletion && !o.flist.inc_recurse && phase_ == 0)
+        s_.deletion->in_dir(e, 0, missing_dir_.count(&e) != 0); // --delete-during/-delay
 }
 
 void Generator::touch_up_dir(const protocol::FileEntry& e)
@@ -585,7 +679,11 @@ void Generator::gen_symlink(const protocol::FileEntry& e, const std::string& rel
     }
     if (!o.dry_run) {
         const bool atomic = statret == 0 && !S_ISDIR(st.st_mode) && o.temp_dir.empty();
-        if (statret == 0 && !atomic && !delete_item(rel, st))
+        // -b keeps what is replaced (upstream atomic_create): linked when atomic, else moved.
+        const int backed = statret == 0 && s_.deletion ? s_.deletion->backup_in_way(rel, st, atomic) : 0;
+        if (backed < 0)
+            return;
+        if (statret == 0 && !atomic && backed == 0 && !delete_item(rel, st, e.mode))
             return;
         std::string create = rel;
         if (atomic) {
@@ -596,13 +694,11 @@ void Generator::gen_symlink(const protocol::FileEntry& e, const std::string& rel
         if (const Errno err = s_.writer.symlink(target, create); err != 0) {
             report_.syserr(LogCode::ErrorXfer, err,
                            "symlink " + s_.full_fname(e.name) + " -> \"" + target + "\" failed");
-            report_.add_io_error(kIoErrorGeneral);
             return;
         }
         if (atomic) {
             if (const Errno err = s_.writer.rename(create, rel); err != 0) {
                 report_.syserr(LogCode::ErrorXfer, err, "rename failed for " + s_.full_fname(e.name));
-                report_.add_io_error(kIoErrorGeneral);
                 (void)s_.writer.unlink(create);
                 return;
             }
@@ -633,7 +729,10 @@ void Generator::gen_special(const protocol::FileEntry& e, const std::string& rel
     }
     const int shown = statret == 0 && (st.st_mode & S_IFMT) != (e.mode & S_IFMT) ? -1 : statret;
     if (!o.dry_run) {
-        if (statret == 0 && !delete_item(rel, st))
+        const int backed = statret == 0 && s_.deletion ? s_.deletion->backup_in_way(rel, st, false) : 0; // -b
+        if (backed < 0)
+            return;
+        if (statret == 0 && backed == 0 && !delete_item(rel, st, e.mode))
             return;
         if (const Errno err = s_.writer.mknod(rel, mode & (S_IFMT | 07777), rdev); err != 0) {
             if (S_ISSOCK(e.mode) && (err == EOPNOTSUPP || err == ENOSYS)) {
@@ -641,7 +740,6 @@ void Generator::gen_special(const protocol::FileEntry& e, const std::string& rel
                 return;
             }
             report_.syserr(LogCode::ErrorXfer, err, "mknod " + s_.full_fname(e.name) + " failed");
-            report_.add_io_error(kIoErrorGeneral);
             return;
         }
     }
@@ -666,33 +764,67 @@ void Generator::gen_file(const protocol::FileEntry& e, const std::string& rel, s
         mode = dest_mode(mode, st.st_mode, s_.default_perms(), statret == 0 && !S_ISDIR(st.st_mode),
                          o.preserve_executability);
     if (statret == 0 && !S_ISREG(st.st_mode)) {
-        if (!delete_item(rel, st))
+        if (!delete_item(rel, st, e.mode))
             return;
         statret = -1;
     }
     const struct stat real_st = st;
     const int real_ret = statret;
+    // Upstream: a regular file left in the --partial-dir by an earlier run is the basis.
+    std::optional<std::string> partial = s_.partial_path(rel, e.name);
+    struct stat partial_st{};
+    if (partial && !(s_.writer.lstat(*partial, partial_st) == 0 && S_ISREG(partial_st.st_mode)))
+        partial.reset();
+    std::string basis_rel = rel;
+    std::uint8_t basis_type = kBasisFname;
     UniqueFd basis;
-    if (statret == 0) {
-        if (!redo && quick_check_ok(e, rel, st)) {
-            (void)set_attrs(e, rel, mode, &st, (o.stdout_format_has_i ? 0 : kAttrsReport) |
-                                                   (o.always_checksum ? kAttrsAccurateTime : 0));
-            itemize(e, mode, ndx, statret, &st, 0);
-            return;
+    if (statret == 0 || partial) {
+        if (statret == 0) {
+            if (!redo && quick_check_ok(e, rel, st)) {
+                if (partial) {
+                    // A partial file is stale once the file itself is up to date.
+                    (void)s_.writer.unlink(*partial);
+                    s_.remove_partial_dir(*partial);
+                }
+                (void)set_attrs(e, rel, mode, &st, (o.stdout_format_has_i ? 0 : kAttrsReport) |
+                                                       (o.always_checksum ? kAttrsAccurateTime : 0));
+                itemize(e, mode, ndx, statret, &st, 0);
+                if (hl_.find(ndx))
+                    finish_hard_link(ndx, rel, &st);
+                return;
+            }
+            if (!redo && o.append_mode > 0 && st.st_size >= e.size)
+                return;
         }
-        if (!redo && o.append_mode > 0 && st.st_size >= e.size)
-            return;
+        if (partial) {
+            st = partial_st;
+            basis_rel = *partial;
+            basis_type = kBasisPartialDir;
+            statret = 0;
+        }
         if (!o.dry_run && !o.whole_file) {
             Errno err = 0;
-            basis = s_.writer.open_read(rel, err);
+            basis = s_.writer.open_read(basis_rel, err);
             if (!basis) {
-                report_.syserr(LogCode::Error, err, "failed to open " + s_.full_fname(e.name) + ", continuing");
+                report_.syserr(LogCode::Error, err,
+                               "failed to open " + s_.full_fname(basis_type == kBasisFname ? e.name : basis_rel) +
+                                   ", continuing");
                 statret = -1;
             }
         }
     }
 
+    // Upstream: a member of a hard-link group that is not its last waits for the last
+    // one to arrive, then becomes a link to it (finish_hard_link).
+    if (statret != 0)
+        if (HardLinkState* h = hl_.find(ndx); h && !h->last) {
+            bump_in_progress(ndx, 1);
+            return;
+        }
+
     // notify_others: request the file.
+    if (HardLinkState* h = hl_.find(ndx))
+        h->sent = true;
     if (o.flist.inc_recurse && !o.dry_run) {
         if (const auto li = s_.lists.list_for_ndx(ndx); li && *li < states_.size())
             ++states_[*li].in_progress;
@@ -701,9 +833,14 @@ void Generator::gen_file(const protocol::FileEntry& e, const std::string& rel, s
     std::uint32_t iflags = kItemTransfer;
     if (o.always_checksum)
         iflags |= kItemReportChange;
-    itemize(e, mode, -1, real_ret, real_ret == 0 ? &real_st : nullptr, iflags);
-    if (o.dry_run)
+    if (basis_type != kBasisFname)
+        iflags |= kItemBasisTypeFollows;
+    itemize(e, mode, -1, real_ret, real_ret == 0 ? &real_st : nullptr, iflags, basis_type);
+    if (o.dry_run) {
+        if (hl_.find(ndx))
+            finish_hard_link(ndx, rel, nullptr);
         return;
+    }
 
     BasisSumsParams bp;
     bp.protocol = o.flist.protocol;
@@ -727,6 +864,195 @@ void Generator::gen_file(const protocol::FileEntry& e, const std::string& rel, s
     FileDataWindow window(basis.get(), st.st_size);
     write_basis_sums(conn_, *head, window, *block_sum_, o.flist.protocol, [this] { maybe_keepalive(); },
                      bp.append);
+}
+
+std::int32_t Generator::check_prior(std::int32_t ndx, std::string& done_name)
+{
+    // Upstream hlink.c:check_prior: the nearest earlier member not skipped, or (incremental
+    // lists) the name a completed group left behind.
+    HardLinkState* h = hl_.find(ndx);
+    std::int32_t prev = h ? h->prev : -1;
+    while (prev >= 0) {
+        HardLinkState* p = hl_.find(prev);
+        if (!p || !s_.lists.entry_for_ndx(prev))
+            break;
+        if (!p->skip)
+            return prev;
+        prev = h->prev = p->prev;
+    }
+    if (s_.opt.flist.inc_recurse && h) {
+        if (HardLinkTable::Prior* node = hl_.prior(h->gnum)) {
+            if (const auto* name = std::get_if<std::string>(node)) {
+                done_name = *name;
+                return -1;
+            }
+            h->prev = -1;
+        }
+    }
+    return -1;
+}
+
+bool Generator::hard_link_check(const protocol::FileEntry& e, std::int32_t ndx, const std::string& rel, int statret,
+                                const struct stat& st)
+{
+    // Upstream hlink.c:hard_link_check: true when the file is handled (linked, waiting for
+    // its leader, or failed), false to process it as a file of its own.
+    HardLinkState* h = hl_.find(ndx);
+    std::string leader_rel;
+    std::string leader_name;
+    std::int32_t prev = check_prior(ndx, leader_rel);
+    if (leader_rel.empty()) {
+        if (prev < 0)
+            return false; // the earlier members were skipped: a "virtual first"
+        HardLinkState* p = hl_.find(prev);
+        if (!p->done) {
+            if (p->sent) {
+                // Wait for the one being transferred.
+                h->prev = p->prev;
+                p->prev = ndx;
+                h->sent = true;
+                bump_in_progress(ndx, 1);
+                return true;
+            }
+            return false;
+        }
+        if (!p->first) {
+            std::string name;
+            prev = check_prior(prev, name);
+            h->prev = prev;
+            leader_rel = name;
+        }
+        if (leader_rel.empty()) {
+            const protocol::FileEntry* le = prev >= 0 ? s_.lists.entry_for_ndx(prev) : nullptr;
+            if (!le)
+                return false;
+            leader_rel = s_.local_path(le->name);
+            leader_name = le->name;
+        }
+    }
+    if (leader_name.empty())
+        leader_name = leader_rel.substr(s_.dest.base.empty() ? 0 : s_.dest.base.size() + 1);
+    struct stat leader_st{};
+    if (const Errno err = s_.stat_path(leader_rel, leader_st); err != 0) {
+        if (!s_.opt.dry_run || err != ENOENT) {
+            report_.syserr(LogCode::ErrorXfer, err, "stat " + s_.full_fname(leader_name) + " failed");
+            return true;
+        }
+        leader_st = {};
+    }
+    maybe_hard_link(e, ndx, rel, statret, statret == 0 ? &st : nullptr, leader_rel, leader_st, leader_name);
+    return true;
+}
+
+bool Generator::maybe_hard_link(const protocol::FileEntry& e, std::int32_t ndx, const std::string& rel, int statret,
+                                const struct stat* st, const std::string& leader_rel, const struct stat& leader_st,
+                                const std::string& leader_name)
+{
+    // Upstream hlink.c:maybe_hard_link.
+    const ReceiverOptions& o = s_.opt;
+    const std::uint32_t mode = s_.entry_mode(e);
+    if (statret == 0 && st && st->st_dev == leader_st.st_dev && st->st_ino == leader_st.st_ino) {
+        itemize(e, mode, ndx, statret, st, kItemLocalChange | kItemXnameFollows, kBasisFname, "");
+        if (HardLinkState* h = hl_.find(ndx))
+            h->done = true;
+        return true;
+    }
+    if (!o.dry_run) {
+        // Upstream atomic_create: a new name beside the old entry, then a rename over it.
+        const bool replace = statret == 0 && st && !S_ISDIR(st->st_mode);
+        if (statret == 0 && st && S_ISDIR(st->st_mode) && !delete_item(rel, *st, e.mode))
+            return false;
+        std::string create = rel;
+        if (replace) {
+            const auto slash = rel.rfind('/');
+            create = (slash == std::string::npos ? std::string() : rel.substr(0, slash + 1)) + "." +
+                     (slash == std::string::npos ? rel : rel.substr(slash + 1)) + "." + random_suffix();
+        }
+        if (const Errno err = s_.writer.link(leader_rel, create); err != 0) {
+            report_.syserr(LogCode::ErrorXfer, err,
+                           "link " + s_.full_fname(e.name) + " => " + leader_name + " failed");
+            return false;
+        }
+        if (replace) {
+            if (const Errno err = s_.writer.rename(create, rel); err != 0) {
+                report_.syserr(LogCode::ErrorXfer, err, "rename failed for " + s_.full_fname(e.name));
+                (void)s_.writer.unlink(create);
+                return false;
+            }
+        }
+    }
+    itemize(e, mode, ndx, statret, st, kItemLocalChange | kItemXnameFollows, kBasisFname, leader_name);
+    if (o.info_name >= 1 && o.flist.protocol >= 29 && !o.logfile_format_has_i)
+        report_.emit(LogCode::Log, e.name + " => " + leader_name + "\n");
+    return true;
+}
+
+void Generator::finish_hard_link(std::int32_t fin_ndx, const std::string& rel, const struct stat* stp)
+{
+    // Upstream hlink.c:finish_hard_link: the group's waiting members become links to this
+    // file, which is the group's leader from now on.
+    HardLinkState* h = hl_.find(fin_ndx);
+    if (!h)
+        return;
+    const protocol::FileEntry* fe = s_.lists.entry_for_ndx(fin_ndx);
+    struct stat st{};
+    std::int32_t prev = h->prev;
+    if (!stp && prev >= 0) {
+        if (const Errno err = s_.stat_path(rel, st); err != 0 && !s_.opt.dry_run) {
+            report_.syserr(LogCode::ErrorXfer, err, "stat " + s_.full_fname(fe ? fe->name : rel) + " failed");
+            return;
+        }
+        stp = &st;
+    }
+    h->first = true;
+    h->done = true;
+    h->prev = -1;
+    const std::int32_t gnum = h->gnum;
+    while (prev >= 0) {
+        const std::int32_t ndx = prev;
+        HardLinkState* m = hl_.find(ndx);
+        const protocol::FileEntry* me = s_.lists.entry_for_ndx(ndx);
+        if (!m || !me)
+            break;
+        m->first = false;
+        m->done = true;
+        prev = m->prev;
+        m->prev = fin_ndx;
+        const std::string mrel = s_.local_path(me->name);
+        struct stat mst{};
+        const int mret = s_.stat_path(mrel, mst) == 0 ? 0 : -1;
+        (void)maybe_hard_link(*me, ndx, mrel, mret, mret == 0 ? &mst : nullptr, rel, stp ? *stp : st,
+                              fe ? fe->name : rel);
+        bump_in_progress(ndx, -1);
+    }
+    if (s_.opt.flist.inc_recurse)
+        if (HardLinkTable::Prior* node = hl_.prior(gnum))
+            *node = rel;
+}
+
+void Generator::handle_skipped_hlink(std::int32_t ndx)
+{
+    // Upstream generator.c:handle_skipped_hlink / hlink.c:skip_hard_link: when the member
+    // that was to be transferred fails, the nearest waiting one takes its place.
+    HardLinkState* h = hl_.find(ndx);
+    if (!h || h->prev < 0)
+        return;
+    h->skip = true;
+    if (!h->last)
+        return;
+    std::string name;
+    const std::int32_t prev = check_prior(ndx, name);
+    if (prev < 0)
+        return;
+    HardLinkState* p = hl_.find(prev);
+    if (p->done || p->sent)
+        return;
+    p->last = true;
+    const protocol::FileEntry* pe = s_.lists.entry_for_ndx(prev);
+    if (!pe)
+        return;
+    bump_in_progress(prev, -1);
+    recv_generator(*pe, prev, 0, false);
 }
 
 } // namespace ocr::transfer

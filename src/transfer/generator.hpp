@@ -7,6 +7,7 @@
 #include "protocol/checksum.hpp"
 #include "protocol/ndx.hpp"
 #include "transfer/connection.hpp"
+#include "transfer/gen_hlinks.hpp"
 #include "transfer/push_context.hpp"
 #include "transfer/reporter.hpp"
 
@@ -16,6 +17,8 @@
 #include <deque>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
@@ -57,11 +60,27 @@ private:
     bool quick_check_ok(const protocol::FileEntry& e, const std::string& rel, const struct stat& st);
     /// upstream itemize(); @p ndx < 0 writes only the flags (after a transfer's index).
     void itemize(const protocol::FileEntry& e, std::uint32_t mode, std::int32_t ndx, int statret,
-                 const struct stat* st, std::uint32_t iflags);
+                 const struct stat* st, std::uint32_t iflags, std::uint8_t basis_type = kBasisFname,
+                 const std::string& xname = {});
     AttrOutcome set_attrs(const protocol::FileEntry& e, const std::string& rel, std::uint32_t mode,
                           const struct stat* st, int flags, bool dir_created = false);
-    bool delete_item(const std::string& rel, const struct stat& st);
+    bool delete_item(const std::string& rel, const struct stat& st, std::uint32_t new_mode);
+    /// upstream delete_during == 2: directory touch-ups wait for the delayed deletions.
+    [[nodiscard]] bool delay_deleting() const noexcept;
 
+    // Hard links (upstream hlink.c); see gen_hlinks.hpp.
+    std::int32_t check_prior(std::int32_t ndx, std::string& done_name);
+    bool hard_link_check(const protocol::FileEntry& e, std::int32_t ndx, const std::string& rel, int statret,
+                         const struct stat& st);
+    bool maybe_hard_link(const protocol::FileEntry& e, std::int32_t ndx, const std::string& rel, int statret,
+                         const struct stat* st, const std::string& leader_rel, const struct stat& leader_st,
+                         const std::string& leader_name);
+    void finish_hard_link(std::int32_t fin_ndx, const std::string& rel, const struct stat* stp);
+    void handle_skipped_hlink(std::int32_t ndx);
+    void bump_in_progress(std::int32_t ndx, int delta);
+    void match_hard_links();
+    /// upstream's "each parent dir must be in the file list" check (non-incremental).
+    void check_parent_listed(const protocol::FileEntry& e, std::string_view dn);
     void handle_event(const PushEvent& ev);
     /// upstream check_for_finished_files.
     void check_for_finished_files(bool check_redo);
@@ -98,6 +117,12 @@ private:
     bool need_retouch_dir_perms_ = false;
     bool dir_tweaking_ = false;
     std::int64_t created_ = 0;
+    HardLinkTable hl_;
+    std::size_t hl_matched_ = 0;                          ///< lists matched so far
+    std::deque<std::pair<std::int32_t, bool>> hl_pending_; ///< upstream hlink_list: (ndx, success)
+    std::string parent_dirname_;   ///< upstream recv_generator's parent_dirname
+    std::string prior_dir_name_;   ///< upstream prior_dir_file's name
+    std::optional<std::unordered_map<std::string, std::uint32_t>> listed_dirs_; ///< names -> modes
 };
 
 } // namespace ocr::transfer

@@ -2,7 +2,10 @@
 // Naming and mode helpers both threads of a push use.
 #include "transfer/push_context.hpp"
 
+#include <sys/stat.h>
 #include <unistd.h>
+
+#include <cerrno>
 
 namespace ocr::transfer {
 
@@ -90,6 +93,45 @@ std::optional<std::string> PushShared::read_link(const std::string& rel) const
         return std::nullopt;
     buf.resize(static_cast<std::size_t>(n));
     return buf;
+}
+
+std::optional<std::string> PushShared::partial_path(std::string_view rel, std::string_view name) const
+{
+    if (opt.partial_dir.empty())
+        return std::nullopt;
+    auto parent_of = [](std::string_view p) {
+        const auto slash = p.rfind('/');
+        return slash == std::string_view::npos ? std::string() : std::string(p.substr(0, slash + 1));
+    };
+    const auto slash = rel.rfind('/');
+    const std::string leaf(slash == std::string_view::npos ? rel : rel.substr(slash + 1));
+    const std::string dir_in_list = parent_of(name) + opt.partial_dir;
+    if (daemon_excluded && (daemon_excluded(dir_in_list, true) || daemon_excluded(dir_in_list + "/" + leaf, false)))
+        return std::nullopt;
+    return parent_of(rel) + opt.partial_dir + "/" + leaf;
+}
+
+bool PushShared::make_partial_dir(std::string_view partial_rel) const
+{
+    const auto slash = partial_rel.rfind('/');
+    if (slash == std::string_view::npos)
+        return true;
+    const std::string dir(partial_rel.substr(0, slash));
+    struct stat st{};
+    Errno err = writer.lstat(dir, st);
+    if (err == 0 && !S_ISDIR(st.st_mode)) {
+        if (writer.unlink(dir) != 0)
+            return false;
+        err = ENOENT;
+    }
+    return err == 0 || writer.mkdir(dir, 0700) == 0;
+}
+
+void PushShared::remove_partial_dir(std::string_view partial_rel) const
+{
+    const auto slash = partial_rel.rfind('/');
+    if (slash != std::string_view::npos && !opt.partial_dir.empty())
+        (void)writer.rmdir(partial_rel.substr(0, slash)); // not empty or gone: ignored, as upstream
 }
 
 std::string PushShared::stored_target(const protocol::FileEntry& e) const

@@ -19,6 +19,8 @@
 
 namespace ocr::transfer {
 
+class PushDeletion;
+
 /// Upstream FNAMECMP_* basis types.
 inline constexpr std::uint8_t kBasisFname = 0x80;
 inline constexpr std::uint8_t kBasisPartialDir = 0x81;
@@ -62,6 +64,11 @@ struct PushShared {
     std::function<bool(std::string_view, bool)> daemon_excluded;
     /// Transfer logging (thread-safe; may be empty).
     std::function<void(const PushLogItem&)> log_item;
+    /// The daemon-log half of upstream log.c:log_delete (name relative to the destination;
+    /// may be empty).
+    std::function<void(std::string_view name, std::uint32_t mode)> log_delete;
+    /// Deletion and backups (set by the engine once the destination is known; may be null).
+    PushDeletion* deletion = nullptr;
 
     /// @brief The module-relative path of list name @p name.
     [[nodiscard]] std::string local_path(std::string_view name) const;
@@ -77,6 +84,14 @@ struct PushShared {
     [[nodiscard]] std::optional<std::string> read_link(const std::string& rel) const;
     /// @brief The symlink target as this module stores it (munged when configured).
     [[nodiscard]] std::string stored_target(const protocol::FileEntry& e) const;
+    /// @brief upstream util1.c:partial_dir_fname: where @p rel (list name @p name) is kept
+    ///        in its --partial-dir; nullopt without one or when the module excludes it.
+    [[nodiscard]] std::optional<std::string> partial_path(std::string_view rel, std::string_view name) const;
+    /// @brief upstream handle_partial_dir(PDIR_CREATE): makes the partial dir holding
+    ///        @p partial_rel (0700), replacing a non-directory; false when that failed.
+    [[nodiscard]] bool make_partial_dir(std::string_view partial_rel) const;
+    /// @brief upstream handle_partial_dir(PDIR_DELETE): removes the (empty) partial dir.
+    void remove_partial_dir(std::string_view partial_rel) const;
     /// @brief upstream dflt_perms: ACCESSPERMS & ~orig_umask.
     [[nodiscard]] std::uint32_t default_perms() const noexcept { return 0777u & ~opt.umask; }
 };

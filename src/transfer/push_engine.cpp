@@ -6,6 +6,7 @@
 #include "protocol/protocol_error.hpp"
 #include "transfer/generator.hpp"
 #include "transfer/push_channel.hpp"
+#include "transfer/push_deletion.hpp"
 #include "transfer/receiver.hpp"
 #include "transfer/receiver_flists.hpp"
 
@@ -39,11 +40,20 @@ PushEngine::PushEngine(const ReceiverOptions& options, Services services) : opt_
 
 PushDestination PushEngine::get_local_name(ReceiverFileLists& lists)
 {
-    // Upstream main.c:get_local_name.
+    // Upstream main.c:get_local_name. Its messages show the sanitized argument, which a
+    // chrooted module roots at "/". The line numbers are those the 3.5.0 binary reports
+    // (they differ from the unpacked source by ten).
     PushDestination d;
     if (!opt_.dest_given)
         return d;
     std::string dest = opt_.dest_path.empty() ? std::string(".") : opt_.dest_path;
+    while (dest.rfind("./", 0) == 0 && dest.size() > 2)
+        dest.erase(0, 2);
+    const std::string shown = s_.chrooted && dest != "." ? "/" + dest : dest;
+    auto full_fname = [this](const std::string& name) { return "\"" + name + "\" (in " + s_.module_name + ")"; };
+    auto sys_error = [](const std::string& text, Errno err) {
+        return "rsync: [Receiver] " + text + ": " + std::strerror(err) + " (" + std::to_string(err) + ")";
+    };
     const std::int64_t total = lists.total_entries();
     {
         std::string cleaned = dest;
@@ -52,18 +62,20 @@ PushDestination PushEngine::get_local_name(ReceiverFileLists& lists)
         if (cleaned.size() > 2 && cleaned.compare(cleaned.size() - 2, 2, "/.") == 0)
             cleaned.resize(cleaned.size() - 2);
         if (cleaned != "." && (s_.filters.daemon_excluded(cleaned, false) || s_.filters.daemon_excluded(cleaned, true)))
-            throw ProtocolError(ExitCode::FileSelect, "ERROR: daemon has excluded destination \"" + dest + "\"",
-                                protocol::UpstreamSite{"main.c", 745});
+            throw ProtocolError(ExitCode::FileSelect, "ERROR: daemon has excluded destination \"" + shown + "\"",
+                                protocol::UpstreamSite{"main.c", 735});
     }
     const bool trailing_slash = dest.size() > 1 && dest.back() == '/';
     const std::string rel = strip_dest(dest);
-    struct stat st{};
-    Errno err = 0;
     if (rel.empty()) {
         d.base.clear();
         return d;
     }
-    err = s_.writer.lstat(rel, st);
+    struct stat st{};
+    Errno err = s_.writer.lstat(rel, st);
+    // stat("name/") of a non-directory fails with ENOTDIR.
+    if (err == 0 && trailing_slash && !S_ISDIR(st.st_mode))
+        err = ENOTDIR;
     if (err == 0) {
         if (S_ISDIR(st.st_mode)) {
             d.base = rel;
@@ -72,40 +84,51 @@ PushDestination PushEngine::get_local_name(ReceiverFileLists& lists)
         if (total > 1)
             throw ProtocolError(ExitCode::FileSelect,
                                 "ERROR: destination must be a directory when copying more than 1 file",
-                                protocol::UpstreamSite{"main.c", 787});
+                                protocol::UpstreamSite{"main.c", 777});
         if (total == 1 && lists.list_count() > 0 && !lists.list(0).entries.empty() &&
             protocol::is_dir(lists.list(0).entries[0].mode))
             throw ProtocolError(ExitCode::FileSelect, "ERROR: cannot overwrite non-directory with a directory",
-                                protocol::UpstreamSite{"main.c", 793});
+                                protocol::UpstreamSite{"main.c", 783});
     } else if (err != ENOENT) {
-        throw ProtocolError(ExitCode::FileSelect,
-                            "rsync: [Receiver] ERROR: cannot stat destination \"" + rel + "\" (in " + s_.module_name +
-                                "): " + std::strerror(err) + " (" + std::to_string(err) + ")",
-                            protocol::UpstreamSite{"main.c", 799});
+        throw ProtocolError(ExitCode::FileSelect, sys_error("ERROR: cannot stat destination " + full_fname(shown), err),
+                            protocol::UpstreamSite{"main.c", 789});
     }
+    std::string shown_dir = shown;
+    while (shown_dir.size() > 1 && shown_dir.back() == '/')
+        shown_dir.pop_back();
     if (total > 1 || trailing_slash) {
         if (err == 0)
             throw ProtocolError(ExitCode::Syntax, "ERROR: destination path is not a directory",
-                                protocol::UpstreamSite{"main.c", 810});
+                                protocol::UpstreamSite{"main.c", 801});
         if (!opt_.dry_run) {
             const Errno merr = s_.writer.mkdir(rel, 0777);
             if (merr != 0)
-                throw ProtocolError(ExitCode::FileIo,
-                                    "rsync: [Receiver] mkdir \"" + rel + "\" (in " + s_.module_name +
-                                        ") failed: " + std::strerror(merr) + " (" + std::to_string(merr) + ")",
-                                    protocol::UpstreamSite{"main.c", 817});
+                throw ProtocolError(ExitCode::FileIo, sys_error("mkdir " + full_fname(shown_dir) + " failed", merr),
+                                    protocol::UpstreamSite{"main.c", 808});
         }
         if (opt_.info_name >= 1 || opt_.stdout_format_has_i)
-            s_.report.emit(LogCode::Info, "created directory " + rel + "\n");
+            s_.report.emit(LogCode::Info, "created directory " + shown_dir + "\n");
         d.missing = opt_.dry_run;
         d.created = true;
         d.base = rel;
         return d;
     }
-    // One non-directory written under the destination's name.
+    // One non-directory written under the destination's name, in its parent directory.
     d.solo_file = rel;
     const auto slash = rel.rfind('/');
     d.base = slash == std::string::npos ? std::string() : rel.substr(0, slash);
+    if (!d.base.empty()) {
+        struct stat pst{};
+        Errno perr = s_.writer.lstat(d.base, pst);
+        if (perr == 0 && !S_ISDIR(pst.st_mode))
+            perr = ENOTDIR;
+        if (perr != 0) {
+            const auto shown_slash = shown.rfind('/');
+            const std::string parent = shown_slash == 0 ? std::string("/") : shown.substr(0, shown_slash);
+            throw ProtocolError(ExitCode::FileSelect, sys_error("change_dir#3 " + full_fname(parent) + " failed", perr),
+                                protocol::UpstreamSite{"main.c", 855});
+        }
+    }
     return d;
 }
 
@@ -115,11 +138,17 @@ PushResult PushEngine::run(const WireFilterParams& wire)
     PushChannel channel;
     const bool numeric = opt_.numeric_ids || opt_.flist.numeric_ids != protocol::NumericIds::Off;
     FilterSet& filters = s_.filters;
+    // Upstream flist.c:recv_file_entry refuses names the client's own rules exclude (its
+    // filter_list, unless a dir-merge rule makes us trust the sender); the module's rules
+    // are the generator's business ("daemon refused to receive", exit 23).
     ReceiverFileLists lists(
         opt_.flist,
-        [&filters](std::string_view name, bool is_dir) { return filters.daemon_excluded(name, is_dir); }, numeric);
+        [&filters](std::string_view name, bool is_dir) {
+            return !filters.saw_dir_merge() && filters.excluded(name, is_dir) == Exclusion::Client;
+        },
+        numeric);
 
-    PushShared shared{opt_, s_.writer, lists, channel, {}, s_.module_name, s_.chrooted, {}, s_.chmod, {}, s_.log_item};
+    PushShared shared{opt_, s_.writer, lists, channel, {}, s_.module_name, s_.chrooted, {}, s_.chmod, {}, s_.log_item, s_.log_delete, nullptr};
     shared.attrs.preserve_perms = opt_.preserve_perms;
     shared.attrs.preserve_executability = opt_.preserve_executability;
     shared.attrs.preserve_mtimes = opt_.preserve_mtimes;
@@ -145,10 +174,18 @@ PushResult PushEngine::run(const WireFilterParams& wire)
     s_.report.emit(LogCode::Log, "receiving file list\n");
     receiver.read_file_lists();
     shared.dest = get_local_name(lists);
+    // Upstream get_local_name chdirs into the destination: from now on the module's rules
+    // with a slash match the names from the module root through it.
+    filters.set_transfer_root(shared.dest.base);
+    PushDeletion deletion(shared, conn, s_.report, &filters);
+    shared.deletion = &deletion;
 
     Generator generator(shared, conn, s_.report);
     conn.flush();
     conn.split_directions();
+    // Upstream's generator sends its messages ("deleting ..." among them) ahead of the
+    // requests it has buffered; the client's output order depends on it.
+    conn.set_messages_ahead(true);
     std::thread reader([&receiver] { receiver.run(); });
     try {
         generator.run();
@@ -168,7 +205,10 @@ PushResult PushEngine::run(const WireFilterParams& wire)
 
     PushResult result;
     const int io_error = s_.report.io_error() | channel.io_error() | lists.io_error();
-    result.exit_code = (io_error & kIoErrorGeneral) ? 23 : (io_error & kIoErrorVanished) ? 24 : 0;
+    result.exit_code = (io_error & kIoErrorGeneral) || s_.report.got_xfer_error() ? 23
+                       : (io_error & kIoErrorVanished) ? 24
+                       : (io_error & kIoErrorDelLimit) ? 25 // Upstream: cleanup.c:_exit_cleanup
+                                                       : 0;
     result.total_read = conn.total_read();
     result.total_written = conn.total_written();
     result.total_size = lists.stats().total_size;

@@ -20,7 +20,7 @@ namespace ocr::transfer {
 
 /// @brief What a push reports when it is done.
 struct PushResult {
-    int exit_code = 0; ///< 0, or 23/24 from the I/O error bits
+    int exit_code = 0; ///< 0, or 23/24/25 from the I/O error bits
     std::uint64_t total_read = 0;
     std::uint64_t total_written = 0;
     std::int64_t total_size = 0;
@@ -40,7 +40,9 @@ public:
         bool chrooted = false;
         const ChmodRules* chmod = nullptr;        ///< client --chmod + incoming chmod, or nullptr
         const ChmodRules* daemon_chmod = nullptr; ///< the module's incoming chmod, or nullptr
-        std::function<void(const PushLogItem&)> log_item;
+        std::function<void(const PushLogItem&)> log_item{};
+        /// The daemon-log line of a deletion (may be empty).
+        std::function<void(std::string_view name, std::uint32_t mode)> log_delete{};
     };
 
     PushEngine(const ReceiverOptions& options, Services services);

@@ -9,7 +9,9 @@
 #include "transfer/delta_apply.hpp"
 #include "transfer/file_window.hpp"
 #include "transfer/itemize.hpp"
+#include "transfer/push_deletion.hpp"
 
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -209,6 +211,8 @@ void Receiver::recv_files()
             }
             if (++phase_ > max_phase)
                 break;
+            if (phase_ == 2 && s_.opt.delay_updates)
+                handle_delayed_updates();
             post(PushEvent::Kind::Done);
             continue;
         }
@@ -240,6 +244,9 @@ void Receiver::recv_files()
         }
         receive_file(ndx, *e, iflags, type);
     }
+    // Below protocol 29 there is no third phase to do this in.
+    if (phase_ == 2 && s_.opt.delay_updates)
+        handle_delayed_updates();
 }
 
 void Receiver::receive_file(std::int32_t ndx, const protocol::FileEntry& e, std::uint32_t iflags, std::uint8_t type)
@@ -250,6 +257,7 @@ void Receiver::receive_file(std::int32_t ndx, const protocol::FileEntry& e, std:
     const std::uint64_t read_before = conn_.total_read();
     const std::string rel = s_.local_path(e.name);
     const std::string full = s_.full_fname(e.name);
+    const bool hlinked = o.flist.preserve_hard_links && e.hlink_group >= 0;
 
     // The basis the sender names must be one we could have chosen (CVE-2024-12086).
     if (protocol >= 29 && type != kBasisFname) {
@@ -271,116 +279,277 @@ void Receiver::receive_file(std::int32_t ndx, const protocol::FileEntry& e, std:
     ap.full_fname = full;
     ap.keepalive = {};
     ap.head = protocol::get_sum_head(conn_, protocol::SumHeadRules{protocol, xfer_sum_len_, "receiver"});
-    if (o.append_mode > 0 && !redoing)
+    // Upstream negates append_mode while redoing a file (sender.c / generator.c).
+    const bool appending = o.append_mode > 0 && !redoing;
+    if (appending) {
         ap.append_offset = ap.head.file_length();
+        ap.append_verify = o.append_mode == 2;
+    }
 
     auto discard = [&](bool send_nosend) {
         ApplyParams dp = ap;
         const ApplyResult r = discard_delta(conn_, *tokens_, dp);
         (void)r;
-        if (send_nosend && o.flist.inc_recurse)
+        if (send_nosend && (o.flist.inc_recurse || hlinked))
             post(PushEvent::Kind::NoSend, ndx);
     };
 
+    // Upstream receiver.c:recv_files: the partial file's place, then the basis the sender
+    // was told about (fnamecmp).
+    const std::optional<std::string> partial = s_.partial_path(rel, e.name);
+    const bool keep_partial = o.keep_partial && !o.inplace;
+    std::string basis_rel = rel;
+    std::uint8_t basis_type = kBasisFname;
+    if (protocol >= 29) {
+        if (type == kBasisPartialDir && partial) {
+            basis_rel = *partial;
+            basis_type = kBasisPartialDir;
+        }
+    } else if (partial) {
+        basis_rel = *partial;
+        basis_type = kBasisPartialDir;
+    }
     Errno err = 0;
-    UniqueFd basis = s_.writer.open_read(rel, err);
+    UniqueFd basis = s_.writer.open_read(basis_rel, err);
+    if (!basis && basis_type == kBasisPartialDir) {
+        // A partial basis that cannot be opened confined is dropped (upstream falls back
+        // to the file itself).
+        basis_rel = rel;
+        basis_type = kBasisFname;
+        basis = s_.writer.open_read(basis_rel, err);
+    }
+    const bool updating_basis = o.inplace && basis_type == kBasisFname;
     struct stat bst{};
     if (basis && ::fstat(basis.get(), &bst) != 0) {
-        s_.channel.syserr(LogCode::ErrorXfer, errno, "fstat " + full + " failed");
-        s_.channel.add_io_error(kIoErrorGeneral);
+        s_.channel.syserr(LogCode::ErrorXfer, errno, "fstat " + s_.full_fname(basis_rel) + " failed");
         discard(true);
         return;
     }
-    if (!basis && err == EISDIR) {
+    if (!basis && err == EISDIR && basis_rel == rel) {
         s_.channel.message(LogCode::ErrorXfer, "recv_files: " + full + " is a directory\n");
-        s_.channel.add_io_error(kIoErrorGeneral);
         discard(true);
         return;
     }
     const bool exists = static_cast<bool>(basis);
+    // The kept prefix the sender names comes from our own sum head, so it never outruns
+    // the basis; a longer one (a lying peer, or a file shrunk meanwhile) would have us hash
+    // up to 2^48 bytes of zeros as upstream does. Not verifying it fails the whole-file sum
+    // instead, and the redo rewrites the file without appending.
+    if (ap.append_verify && ap.head.file_length() > (exists ? bst.st_size : 0))
+        ap.append_verify = false;
     std::uint32_t mode = s_.entry_mode(e);
     if (!o.preserve_perms)
         mode = dest_mode(mode, exists ? bst.st_mode : 0, s_.default_perms(), exists, o.preserve_executability);
 
-    Errno terr = 0;
-    std::optional<TempFile> temp = s_.writer.create_temp(rel, o.temp_dir, terr, mode & 07777);
-    if (!temp) {
-        const auto tmpl = ModuleWriter::temp_name_template(rel, o.temp_dir);
-        s_.channel.syserr(LogCode::ErrorXfer, terr, "mkstemp " + s_.full_fname(tmpl.value_or(e.name)) + " failed");
-        s_.channel.add_io_error(kIoErrorGeneral);
-        discard(true);
-        return;
+    // The output: the file itself (--inplace, --append) or a temp file.
+    std::optional<TempFile> temp;
+    UniqueFd inplace_fd;
+    int out_fd = -1;
+    if (o.inplace) {
+        Errno ierr = 0;
+        inplace_fd = s_.writer.open_inplace(rel, ierr);
+        if (!inplace_fd) {
+            s_.channel.syserr(LogCode::ErrorXfer, ierr, "open " + full + " failed");
+            discard(true);
+            return;
+        }
+        out_fd = inplace_fd.get();
+    } else {
+        Errno terr = 0;
+        temp = s_.writer.create_temp(rel, o.temp_dir, terr, mode & 07777);
+        if (!temp) {
+            // Upstream names the template as it tried it: in the temp dir, or beside the file.
+            const auto tmpl = ModuleWriter::temp_name_template(rel, o.temp_dir);
+            const auto slash = e.name.rfind('/');
+            const std::string where = !o.temp_dir.empty()        ? o.temp_dir + "/"
+                                      : slash == std::string::npos ? std::string()
+                                                                   : e.name.substr(0, slash + 1);
+            s_.channel.syserr(LogCode::ErrorXfer, terr,
+                              "mkstemp " + s_.full_fname(tmpl ? where + *tmpl : e.name) + " failed");
+            discard(true);
+            return;
+        }
+        out_fd = temp->fd.get();
     }
+
+    // Upstream receive_data / syscall.c:do_fallocate reserve the file's length first. With
+    // --sparse upstream allocates it all and punches the zero runs out again; we skip the
+    // reservation then, which leaves the same sparse file (delta_apply only punches holes
+    // in an in-place file's old extent).
+    if (o.preallocate && !o.sparse && e.size > 0 && (!o.inplace || e.size > (exists ? bst.st_size : 0))) {
+        if (::fallocate(out_fd, FALLOC_FL_KEEP_SIZE, 0, e.size) != 0)
+            s_.channel.syserr(LogCode::Warning, errno, "do_fallocate " + full);
+    }
+
+    if (s_.log_item && o.log_transfers && o.log_before_transfer)
+        s_.log_item(PushLogItem{&e, mode, iflags, 0});
 
     FileDataWindow window(basis ? basis.get() : -1, exists ? bst.st_size : 0);
     ap.basis = exists ? &window : nullptr;
     ap.basis_size = exists ? bst.st_size : 0;
-    ap.out_fd = temp->fd.get();
+    ap.out_fd = out_fd;
     ap.sparse = o.sparse;
-    const ApplyResult r = apply_delta(conn_, *tokens_, ap);
+    ap.inplace = updating_basis;
+    ap.inplace_sizing = o.inplace;
+    ap.whole_file = o.whole_file;
+    // Upstream cleanup.c:_exit_cleanup when the run dies inside a file: with --partial what
+    // arrived is kept (in the partial dir, or under the file's own name), else the temp
+    // file goes.
+    auto abandon = [&] {
+        if (!temp)
+            return;
+        struct stat pst{};
+        const std::string keep_at = partial.value_or(rel);
+        if (keep_partial && ::fstat(temp->fd.get(), &pst) == 0 && pst.st_size > 0 &&
+            (o.partial_dir.empty() || s_.make_partial_dir(keep_at))) {
+            AttrTarget t = s_.target_for(e, mode);
+            (void)set_file_attrs(s_.writer, keep_at, temp->fd.get(), t, &pst, s_.attrs, kAttrsSkipMtime, full,
+                                 [](int, const std::string&) {});
+            bool copied = false;
+            if (s_.writer.rename_into_place(*temp, keep_at, copied) != 0)
+                s_.writer.discard(*temp);
+        } else {
+            s_.writer.discard(*temp);
+        }
+    };
+    ApplyResult r;
+    try {
+        r = apply_delta(conn_, *tokens_, ap);
+    } catch (...) {
+        abandon();
+        throw;
+    }
     if (r.write_errno != 0) {
-        s_.writer.discard(*temp);
+        abandon();
         throw ProtocolError(ExitCode::FileIo, sys_text(r.write_errno, "write failed on " + full),
                             protocol::UpstreamSite{"receiver.c", 640});
     }
-    if (o.do_fsync && ::fsync(temp->fd.get()) != 0) {
+    if (r.truncate_errno != 0)
+        s_.channel.syserr(LogCode::ErrorXfer, r.truncate_errno, "ftruncate failed on " + full);
+    if (o.do_fsync && ::fsync(out_fd) != 0) {
         const int ferr = errno;
-        s_.writer.discard(*temp);
+        abandon();
         throw ProtocolError(ExitCode::FileIo, sys_text(ferr, "fsync failed on " + full),
                             protocol::UpstreamSite{"receiver.c", 666});
     }
-    if (s_.log_item && o.log_transfers)
+    if (s_.log_item && o.log_transfers && !o.log_before_transfer)
         s_.log_item(PushLogItem{&e, mode, iflags, static_cast<std::int64_t>(conn_.total_read() - read_before)});
 
     int recv_ok = r.sum_matches ? 1 : 0;
-    if (recv_ok) {
-        // Upstream rsync.c:finish_transfer: attributes on the temp file, then the rename.
-        AttrTarget t = s_.target_for(e, mode);
-        auto on_error = [this](int e2, const std::string& text) {
-            s_.channel.syserr(LogCode::ErrorXfer, e2, text);
-            s_.channel.add_io_error(kIoErrorGeneral);
-        };
+    auto on_error = [this](int e2, const std::string& text) { s_.channel.syserr(LogCode::ErrorXfer, e2, text); };
+    const AttrTarget target = s_.target_for(e, mode);
+    const int time_flags = recv_ok ? kAttrsAccurateTime : kAttrsSkipMtime;
+    // Upstream rsync.c:finish_transfer: attributes on the temp file, then the rename.
+    auto finish_transfer = [&](const std::string& final_rel, bool overwriting_basis) {
+        if (overwriting_basis && s_.deletion && !s_.deletion->backup_replaced(final_rel)) {
+            // -b keeps the old version first; a failure there ends the run.
+            s_.writer.discard(*temp);
+            throw ProtocolError(ExitCode::FileIo, "", protocol::UpstreamSite{"rsync.c", 899});
+        }
         struct stat tst{};
         (void)::fstat(temp->fd.get(), &tst);
-        (void)set_file_attrs(s_.writer, rel, temp->fd.get(), t, &tst, s_.attrs, kAttrsAccurateTime, full, on_error);
+        (void)set_file_attrs(s_.writer, final_rel, temp->fd.get(), target, &tst, s_.attrs, time_flags, full,
+                             on_error);
         bool copied = false;
-        const Errno rerr = s_.writer.rename_into_place(*temp, rel, copied);
+        const std::string temp_name = temp->name;
+        const Errno rerr = s_.writer.rename_into_place(*temp, final_rel, copied);
         if (rerr != 0) {
-            s_.channel.syserr(LogCode::ErrorXfer, rerr, "rename " + s_.full_fname(temp->name) + " -> \"" + e.name + "\"");
-            s_.channel.add_io_error(kIoErrorGeneral);
+            s_.channel.syserr(LogCode::ErrorXfer, rerr,
+                              "rename " + s_.full_fname(temp_name) + " -> \"" + final_rel + "\"");
+            s_.writer.discard(*temp);
+            return false;
+        }
+        if (copied)
+            (void)set_file_attrs(s_.writer, final_rel, -1, target, nullptr, s_.attrs, time_flags, full, on_error);
+        return true;
+    };
+
+    const bool into_partial_dir = static_cast<bool>(partial) && o.delay_updates;
+    if ((recv_ok && !into_partial_dir) || o.inplace) {
+        if (o.inplace) {
+            struct stat ist{};
+            (void)::fstat(out_fd, &ist);
+            (void)set_file_attrs(s_.writer, rel, out_fd, target, &ist, s_.attrs, time_flags, full, on_error);
+        } else if (!finish_transfer(rel, true)) {
+            recv_ok = -1;
+        } else if (basis_type == kBasisPartialDir && partial) {
+            // The consumed partial basis goes, then its (now empty) dir.
+            (void)s_.writer.unlink(*partial);
+            s_.remove_partial_dir(*partial);
+        }
+    } else if (keep_partial && (partial || o.partial_dir.empty())) {
+        const std::string keep_at = partial.value_or(rel);
+        if (!o.partial_dir.empty() && !s_.make_partial_dir(keep_at)) {
+            s_.channel.message(LogCode::Error, "Unable to create partial-dir for " + e.name + " -- discarding " +
+                                                   (recv_ok ? "completed file" : "partial file") + ".\n");
             s_.writer.discard(*temp);
             recv_ok = -1;
-        } else if (copied) {
-            (void)set_file_attrs(s_.writer, rel, -1, t, nullptr, s_.attrs, kAttrsAccurateTime, full, on_error);
+        } else if (!finish_transfer(keep_at, o.partial_dir.empty())) {
+            recv_ok = -1;
+        } else if (o.delay_updates && recv_ok) {
+            delayed_.push_back(ndx);
+            recv_ok = 2;
         }
     } else {
         s_.writer.discard(*temp);
     }
 
     switch (recv_ok) {
+    case 2:
+        break;
     case 1:
-        if (o.flist.inc_recurse)
+        // Upstream: the generator hears of every hard-linked file too (finish_hard_link).
+        if (o.flist.inc_recurse || hlinked)
             post(PushEvent::Kind::Success, ndx);
         break;
-    case 0:
+    case 0: {
+        const bool kept = (keep_partial && (partial || o.partial_dir.empty())) || o.inplace;
+        const std::string kept_text = !kept ? "discarded" : !o.partial_dir.empty() ? "put into partial-dir" : "retained";
         if (redoing) {
-            s_.channel.message(LogCode::ErrorXfer, "ERROR: " + e.name + " failed verification -- update discarded.\n");
-            s_.channel.add_io_error(kIoErrorGeneral);
-            if (o.flist.inc_recurse)
+            s_.channel.message(LogCode::ErrorXfer,
+                               "ERROR: " + e.name + " failed verification -- update " + kept_text + ".\n");
+            if (o.flist.inc_recurse || hlinked)
                 post(PushEvent::Kind::NoSend, ndx);
         } else {
             if (o.info_name >= 1 || o.stdout_format_has_i)
-                s_.channel.message(LogCode::Warning, "WARNING: " + e.name +
-                                                         " failed verification -- update discarded (will try again).\n");
+                s_.channel.message(LogCode::Warning, "WARNING: " + e.name + " failed verification -- update " +
+                                                         kept_text + " (will try again).\n");
             post(PushEvent::Kind::Redo, ndx);
             sent_.insert(ndx);
         }
         break;
+    }
     default:
-        if (o.flist.inc_recurse)
+        if (o.flist.inc_recurse || hlinked)
             post(PushEvent::Kind::NoSend, ndx);
         break;
     }
+}
+
+void Receiver::handle_delayed_updates()
+{
+    // Upstream receiver.c:handle_delayed_updates: every file kept back by --delay-updates
+    // moves from its partial dir into place.
+    for (const std::int32_t ndx : delayed_) {
+        const protocol::FileEntry* e = s_.lists.entry_for_ndx(ndx);
+        if (!e)
+            continue;
+        const std::string rel = s_.local_path(e->name);
+        const std::optional<std::string> partial = s_.partial_path(rel, e->name);
+        if (!partial)
+            continue;
+        if (s_.deletion && !s_.deletion->backup_replaced(rel))
+            continue;
+        if (const Errno err = s_.writer.rename(*partial, rel); err != 0) {
+            s_.channel.syserr(LogCode::ErrorXfer, err,
+                              "rename failed for " + s_.full_fname(e->name) + " (from " + *partial + ")");
+        } else {
+            s_.remove_partial_dir(*partial);
+            if (s_.opt.flist.preserve_hard_links && e->hlink_group >= 0)
+                post(PushEvent::Kind::Success, ndx);
+        }
+    }
+    delayed_.clear();
 }
 
 void Receiver::read_final_goodbye()

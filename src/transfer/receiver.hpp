@@ -14,6 +14,7 @@
 #include <memory>
 #include <string>
 #include <unordered_set>
+#include <vector>
 
 namespace ocr::transfer {
 
@@ -43,6 +44,8 @@ private:
     /// upstream read_ndx_and_attrs: false for NDX_DONE.
     bool read_ndx_and_attrs(std::int32_t& ndx, std::uint32_t& iflags, std::uint8_t& type, std::string& xname);
     void receive_file(std::int32_t ndx, const protocol::FileEntry& e, std::uint32_t iflags, std::uint8_t type);
+    /// upstream handle_delayed_updates (--delay-updates).
+    void handle_delayed_updates();
     void post(PushEvent::Kind kind, std::int32_t ndx = 0);
     [[noreturn]] void fail_index(std::int32_t ndx, const char* where) const;
 
@@ -52,6 +55,7 @@ private:
     std::unique_ptr<protocol::TokenDecoder> tokens_;
     std::size_t xfer_sum_len_ = 16;
     std::unordered_set<std::int32_t> sent_;
+    std::vector<std::int32_t> delayed_; ///< files waiting in their partial dir (--delay-updates)
     int phase_ = 0;
     std::int64_t retired_lists_ = 0;
 };

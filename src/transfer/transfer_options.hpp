@@ -116,8 +116,11 @@ struct ReceiverOptions {
     bool sparse = false;
     bool do_fsync = false;
     bool keep_partial = false;
-    std::string partial_dir;                   ///< module-relative or relative to each file's dir
+    /// --partial-dir (or --delay-updates' ".~tmp~"), relative to each file's directory:
+    /// upstream's daemon sanitizes an absolute one into a relative one (main.c:do_server_recv).
+    std::string partial_dir;
     bool delay_updates = false;
+    bool preallocate = false;                  ///< --preallocate
 
     // Metadata.
     bool preserve_perms = false;
@@ -139,6 +142,23 @@ struct ReceiverOptions {
     // Deletion.
     int delete_mode = 0;                       ///< any --delete*
     bool ignore_errors = false;
+    bool delete_before = false;                ///< --delete-before
+    int delete_during = 0;                     ///< 1 --delete-during, 2 --delete-delay
+    bool delete_after = false;                 ///< --delete-after
+    bool force_delete = false;                 ///< --force: replace non-empty dirs too
+    int max_delete = -1;                       ///< --max-delete; < 0 no limit, 0 delete nothing
+    int info_del = 0;                          ///< INFO_GTE(DEL, n)
+    /// The server's --out-format (or "%i %n%L" from -i): "deleting" lines below protocol 29.
+    std::optional<std::string> stdout_format;
+
+    // Backups (-b, --backup-dir, --suffix).
+    bool make_backups = false;
+    std::string backup_dir;                    ///< module-relative, no trailing '/'; empty: none
+    std::string backup_dir_shown;              ///< as upstream names it in messages (ends in '/')
+    std::string backup_suffix = "~";
+    int info_backup = 0;                       ///< INFO_GTE(BACKUP, n)
+    int info_symsafe = 0;                      ///< INFO_GTE(SYMSAFE, n)
+    int info_nonreg = 0;                       ///< INFO_GTE(NONREG, n)
 
     // Reporting.
     int info_name = 0;                         ///< INFO_GTE(NAME, n)

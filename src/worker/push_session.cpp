@@ -22,8 +22,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <climits>
 #include <ctime>
 #include <mutex>
+#include <vector>
 
 namespace ocr::worker {
 namespace {
@@ -87,6 +90,19 @@ std::string module_relative(const std::string& arg, std::size_t module_dirlen)
     while (!rel.empty() && rel[0] == '/')
         rel.erase(0, 1);
     return rel;
+}
+
+std::vector<std::string> split_path(const std::string& path)
+{
+    std::vector<std::string> parts;
+    std::size_t start = 0;
+    for (;;) {
+        const auto slash = path.find('/', start);
+        parts.push_back(path.substr(start, slash == std::string::npos ? std::string::npos : slash - start));
+        if (slash == std::string::npos)
+            return parts;
+        start = slash + 1;
+    }
 }
 
 transfer::ReceiverOptions receiver_options(const daemon::ServerOptions& o, const StartedProtocol& started,
@@ -158,9 +174,19 @@ transfer::ReceiverOptions receiver_options(const daemon::ServerOptions& o, const
     r.sparse = o.sparse_files > 0;
     r.do_fsync = o.do_fsync != 0;
     r.keep_partial = o.keep_partial != 0;
-    if (o.partial_dir)
-        r.partial_dir = *o.partial_dir;
+    if (o.partial_dir) {
+        // Upstream main.c:do_server_recv sanitizes it (no leading '/', no ".."), which
+        // leaves it relative to each file's directory.
+        std::string cleaned;
+        for (const std::string& part : split_path(*o.partial_dir)) {
+            if (part.empty() || part == "." || part == "..")
+                continue;
+            cleaned += (cleaned.empty() ? "" : "/") + part;
+        }
+        r.partial_dir = cleaned;
+    }
     r.delay_updates = o.delay_updates != 0;
+    r.preallocate = o.preallocate_files != 0;
 
     r.preserve_perms = o.preserve_perms != 0;
     r.preserve_executability = o.preserve_executability != 0;
@@ -182,6 +208,34 @@ transfer::ReceiverOptions receiver_options(const daemon::ServerOptions& o, const
 
     r.delete_mode = o.delete_mode;
     r.ignore_errors = o.ignore_errors != 0;
+    r.delete_before = o.delete_before != 0;
+    r.delete_during = o.delete_during;
+    r.delete_after = o.delete_after != 0;
+    if (r.delete_mode && !r.delete_before && r.delete_during == 0 && !r.delete_after) {
+        // Upstream: compat.c:setup_protocol picks the default --delete timing.
+        if (plan.protocol < 30)
+            r.delete_before = true;
+        else
+            r.delete_during = 1;
+    }
+    r.force_delete = o.force_delete != 0;
+    r.max_delete = o.max_delete == INT_MIN ? -1 : std::max(o.max_delete, 0);
+    r.info_del = o.info_levels[2]; // INFO_DEL
+    r.stdout_format = o.stdout_format;
+    r.make_backups = o.make_backups != 0;
+    if (o.backup_dir) {
+        // Upstream keeps --backup-dir relative to the destination unless sanitize_path made
+        // it absolute (below the module); a leading '/' marks the latter here.
+        const std::string& bd = *o.backup_dir;
+        r.backup_dir = !bd.empty() && bd[0] == '/' ? "/" + module_relative(bd, ctx.module_dirlen) : bd;
+        while (r.backup_dir.size() > 1 && r.backup_dir.back() == '/')
+            r.backup_dir.pop_back();
+        r.backup_dir_shown = bd;
+    }
+    r.backup_suffix = o.backup_suffix.value_or(o.backup_dir ? "" : "~");
+    r.info_backup = o.info_levels[0];   // INFO_BACKUP
+    r.info_symsafe = o.info_levels[12]; // INFO_SYMSAFE
+    r.info_nonreg = o.info_levels[7];   // INFO_NONREG
 
     r.info_name = o.info_levels[6]; // INFO_NAME
     r.stdout_format_has_i = o.stdout_format_has_i;
@@ -218,6 +272,19 @@ public:
     }
 
     void set_daemon_dir(std::string dir) { daemon_dir_ = std::move(dir); }
+    void set_delete_format(std::string format) { delete_format_ = std::move(format); }
+
+    // Upstream log.c:log_delete's log-file line.
+    void deleted(std::string_view name, std::uint32_t mode)
+    {
+        transfer::LogItem it = transfer::make_delete_item(std::string(name), mode, preserve_gid_);
+        it.daemon_dir = daemon_dir_;
+        std::lock_guard<std::mutex> lock(mutex_);
+        session_.now = std::time(nullptr);
+        const transfer::LogLine line = transfer::render_log_format(delete_format_, session_, it);
+        if (line.ok())
+            spdlog::info("{}", line.text);
+    }
 
     void item(const transfer::PushLogItem& p)
     {
@@ -247,6 +314,7 @@ private:
     transfer::TransferLogFormat format_;
     transfer::LogSession session_;
     std::string daemon_dir_;
+    std::string delete_format_;
     std::mutex mutex_;
     bool preserve_uid_ = false;
     bool preserve_gid_ = false;
@@ -347,6 +415,7 @@ int run_push(const PushContext& ctx, daemon::ServerOptions& options, UniqueFd cl
                                                 ctx.confined.chrooted,
                                                 chmod.all.empty() ? nullptr : &chmod.all,
                                                 chmod.module_only.empty() ? nullptr : &chmod.module_only,
+                                                {},
                                                 {}};
         if (log_format.logs_items()) {
             std::string dir = ropt.dest_path;
@@ -354,6 +423,14 @@ int run_push(const PushContext& ctx, daemon::ServerOptions& options, UniqueFd cl
                 dir.pop_back();
             tlog.set_daemon_dir(dir.empty() ? std::string() : "/" + dir);
             services.log_item = [&tlog](const transfer::PushLogItem& item) { tlog.item(item); };
+        }
+        if (const auto del_format = log_format.delete_format(ropt.dry_run)) {
+            std::string dir = ropt.dest_path;
+            while (!dir.empty() && dir.back() == '/')
+                dir.pop_back();
+            tlog.set_daemon_dir(dir.empty() ? std::string() : "/" + dir);
+            tlog.set_delete_format(*del_format);
+            services.log_delete = [&tlog](std::string_view name, std::uint32_t mode) { tlog.deleted(name, mode); };
         }
         transfer::PushEngine engine(ropt, std::move(services));
         transfer::WireFilterParams wire{options.prune_empty_dirs != 0, options.delete_mode != 0,
