@@ -461,8 +461,12 @@ void Connection::read_exact(std::span<std::byte> out)
         if (avail == 0) {
             if (!split_) {
                 commit_output();
-                if (out_pos_ < committed_)
+                if (out_pos_ < committed_) {
                     pump(false);
+                    // Flushing reads whatever input arrives meanwhile; waiting for more
+                    // than that could wait for a peer that waits for us.
+                    continue;
+                }
             }
             pump(true);
             continue;

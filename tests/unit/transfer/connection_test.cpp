@@ -97,6 +97,19 @@ TEST(Connection, FramesOutputInOrder)
     EXPECT_EQ(c.total_written(), 8u + 9u);
 }
 
+// Verifies that input the peer sent while we flushed our output is returned at once: the
+// peer may be waiting for that output's answer and send nothing more (a pull at protocol 29
+// hung so, with the client's requests read during the flush of our echoes).
+TEST(Connection, InputReadWhileFlushingIsNotWaitedFor)
+{
+    Pair p;
+    Connection c({p.ours, std::chrono::seconds(2), 0, "sender", {}});
+    p.peer_write("abcd");
+    c.write("out");
+    EXPECT_EQ(read_n(c, 4), "abcd");
+    EXPECT_EQ(p.peer_read_all(), "out");
+}
+
 // Verifies that with messages ahead, a message overtakes data not yet committed for sending
 // but not data already committed, and that the overtaken data frame stays whole.
 TEST(Connection, MessagesAheadOvertakeUncommittedData)
