@@ -148,8 +148,23 @@ transfer::ReceiverOptions receiver_options(const daemon::ServerOptions& o, const
             r.dest_path.back() != '/')
             r.dest_path += '/';
     }
-    if (o.tmpdir)
-        r.temp_dir = module_relative(*o.tmpdir, ctx.module_dirlen);
+    if (o.tmpdir) {
+        // Every write goes through the module's confined handle, so only a temp dir inside
+        // the module can be used. The module's own "temp dir" may name any directory
+        // upstream can reach; one outside the module is not used (files are then staged
+        // beside their destination, as without the setting).
+        const std::string& t = *o.tmpdir;
+        const std::string& root = ctx.module.path;
+        const bool from_module = !ctx.module.temp_dir.empty() && t == ctx.module.temp_dir;
+        if (!from_module || t.empty() || t[0] != '/') {
+            r.temp_dir = module_relative(t, ctx.module_dirlen);
+        } else if (t.size() > root.size() && t.compare(0, root.size(), root) == 0 && t[root.size()] == '/') {
+            r.temp_dir = module_relative(t.substr(root.size()), 0);
+        } else {
+            spdlog::warn("temp dir {} is outside module {}: files are staged beside their destination", t,
+                         ctx.module.name);
+        }
+    }
 
     r.dry_run = o.do_xfers == 0;
     r.whole_file = o.whole_file > 0 || started.checksums.forces_whole_file();
@@ -439,6 +454,7 @@ int run_push(const PushContext& ctx, daemon::ServerOptions& options, UniqueFd cl
         spdlog::info("{}", transfer::session_totals_line(static_cast<std::int64_t>(result.total_written),
                                                          static_cast<std::int64_t>(result.total_read),
                                                          result.total_size));
+        ending.shutting_down = true;
         return end_after_completion(ending, result.exit_code, true);
     } catch (const transfer::PushPeerExit& e) {
         return end_after_peer_exit(ending, e.code, {"io.c", 1892});

@@ -64,6 +64,12 @@ std::string int32_le(int v)
 // sender below protocol 31) nothing at all: such a sender does not even flush.
 void exit_exchange(const EndingContext& ctx, int code, bool send_exit_message, bool wait_for_client = true)
 {
+    if (ctx.shutting_down) {
+        ctx.conn.flush();
+        if (code != 0)
+            std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        return;
+    }
     if (code == 0 || !connection_still_usable(code)) {
         if (code == 0)
             ctx.conn.flush();

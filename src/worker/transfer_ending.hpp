@@ -25,6 +25,10 @@ struct EndingContext {
     /// A sender's "sent N bytes  received N bytes  total size N" line as of now (upstream
     /// log.c:log_exit logs it for every exit of a sender); empty for a receiver.
     std::function<std::string()> sender_totals = {};
+    /// Upstream's shutting_down: a receiver that sent its final goodbye ends without
+    /// MSG_ERROR_EXIT and without waiting for the client (main.c:do_recv sets it,
+    /// cleanup.c:_exit_cleanup checks it).
+    bool shutting_down = false;
 };
 
 /// @brief @p line as upstream's daemon writes it to its log file: log.c:rwrite keeps at
