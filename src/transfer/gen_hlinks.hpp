@@ -7,7 +7,6 @@
 #include "protocol/flist_decoder.hpp"
 
 #include <cstdint>
-#include <optional>
 #include <string>
 #include <unordered_map>
 #include <variant>
@@ -30,16 +29,21 @@ class HardLinkTable {
 public:
     /// @brief Chains the hard-linked entries of a list (upstream match_hard_links). Lists
     ///        must be matched in arrival order.
-    /// @param ndx_start the list's first index.
-    /// @throw ProtocolError when a group refers to a member before the first list.
+    /// @param list a received list (entries in sorted order, index = ndx_start + position).
+    /// @param inc_recurse groups may continue in later lists (upstream prior_hlinks).
+    /// @throw ProtocolError when a new group names a first member before this list.
     void match_list(const protocol::DecodedList& list, bool inc_recurse);
 
     /// @brief The state of a hard-linked entry, or nullptr for any other.
+    /// @param ndx a file index.
+    /// @return a pointer that stays valid: entries are never erased.
     [[nodiscard]] HardLinkState* find(std::int32_t ndx);
 
     /// @brief What an incremental group left behind: the index of its pending last member,
     ///        or the name of the file it was completed with.
     using Prior = std::variant<std::int32_t, std::string>;
+    /// @brief The group's entry in upstream's prior_hlinks, or nullptr (incremental lists).
+    /// @param gnum the group number.
     [[nodiscard]] Prior* prior(std::int32_t gnum);
 
 private:

@@ -29,6 +29,8 @@ using protocol::ProtocolError;
 // Upstream MIN_FILECNT_LOOKAHEAD / 2 is how far the generator may get ahead; we only use
 // the loop-check cadence for keep-alives.
 constexpr std::int32_t kLoopCheck = 200;
+// Upstream MIN_FILECNT_LOOKAHEAD / 2.
+constexpr std::int64_t kHardLinkLookahead = 500;
 
 bool is_below(std::string_view name, std::string_view dir)
 {
@@ -207,6 +209,12 @@ void Generator::run()
     if (o.flist.inc_recurse) {
         cur_ = 0;
         for (;;) {
+            // Upstream generate_files: with -H, have a good part of the lists (half of
+            // MIN_FILECNT_LOOKAHEAD entries) before generating, so that a group's members
+            // in later lists are known when its earlier ones are reached.
+            if (o.flist.preserve_hard_links)
+                while (!flist_eof_ && s_.lists.total_entries() < kHardLinkLookahead)
+                    wait_for_receiver();
             generate_list(*cur_);
             for (;;) {
                 check_for_finished_files(true);
