@@ -16,6 +16,7 @@
 #include "transfer/sender.hpp"
 #include "worker/id_names.hpp"
 #include "worker/protocol_start.hpp"
+#include "worker/session_parts.hpp"
 #include "worker/transfer_ending.hpp"
 
 #include <spdlog/spdlog.h>
@@ -30,68 +31,13 @@ namespace {
 
 using protocol::ExitCode;
 
-std::string int32_le(int v)
-{
-    std::string p(4, '\0');
-    for (int i = 0; i < 4; ++i)
-        p[static_cast<std::size_t>(i)] = static_cast<char>((static_cast<unsigned>(v) >> (8 * i)) & 0xFF);
-    return p;
-}
-
-// Messages can carry file names and peer text: they are escaped as upstream's log file
-// has them (daemon_log_text).
-void log_to_daemon(transfer::Reporter::LogLevel level, std::string_view line)
-{
-    const std::string text = daemon_log_text(line);
-    switch (level) {
-    case transfer::Reporter::LogLevel::Info:
-        spdlog::info("{}", text);
-        break;
-    case transfer::Reporter::LogLevel::Warning:
-        spdlog::warn("{}", text);
-        break;
-    case transfer::Reporter::LogLevel::Error:
-        spdlog::error("{}", text);
-        break;
-    }
-}
-
-protocol::NumericIds numeric_ids_mode(int numeric_ids)
-{
-    if (numeric_ids == 0)
-        return protocol::NumericIds::Off;
-    return numeric_ids < 0 ? protocol::NumericIds::Local : protocol::NumericIds::Wire;
-}
-
 // The engine's view of the session (upstream's globals as do_server_sender sees them).
 transfer::SenderOptions sender_options(const daemon::ServerOptions& o, const StartedProtocol& started,
                                        const PullContext& ctx)
 {
     const daemon::ProtocolSetupPlan& plan = started.plan;
     transfer::SenderOptions s;
-    protocol::FlistOptions& f = s.flist;
-    f.protocol = plan.protocol;
-    f.varint_flags = plan.varint_flist_flags;
-    f.preserve_uid = o.preserve_uid != 0;
-    f.preserve_gid = o.preserve_gid != 0;
-    f.preserve_links = o.preserve_links != 0;
-    f.preserve_devices = o.preserve_devices != 0;
-    f.preserve_specials = o.preserve_specials != 0;
-    f.preserve_hard_links = o.preserve_hard_links != 0;
-    f.preserve_atimes = o.preserve_atimes != 0;
-    f.preserve_crtimes = o.preserve_crtimes != 0;
-    f.always_checksum = o.always_checksum != 0;
-    f.checksum_len = protocol::checksum_length(started.checksums.file_list);
-    f.inc_recurse = plan.inc_recurse;
-    f.numeric_ids = numeric_ids_mode(o.numeric_ids);
-    f.xmit_id0_names = plan.xmit_id0_names;
-    f.use_safe_inc_flist = plan.use_safe_inc_flist;
-    f.relative_paths = o.relative_paths > 0;
-    f.recurse = o.recurse != 0;
-    f.ignore_errors = o.ignore_errors != 0;
-    f.delete_missing_args = o.missing_args == 2;
-    f.munge_symlinks = ctx.confined.munge_symlinks;
-    f.sanitize_paths = ctx.module_dirlen != 0;
+    s.flist = flist_options(o, started, ctx.confined.munge_symlinks, ctx.module_dirlen);
 
     s.xfer_checksum = started.checksums.transfer;
     s.file_checksum = started.checksums.file_list;
@@ -145,24 +91,6 @@ transfer::SenderOptions sender_options(const daemon::ServerOptions& o, const Sta
     s.bwlimit_kib = daemon::effective_bwlimit(o.bwlimit, ctx.defaults.bwlimit_kib);
     s.verbose = o.verbose;
     return s;
-}
-
-transfer::OptionRuleKind option_rule_kind(daemon::FilterOption::Kind kind)
-{
-    using K = daemon::FilterOption::Kind;
-    switch (kind) {
-    case K::Filter:
-        return transfer::OptionRuleKind::Filter;
-    case K::Exclude:
-        return transfer::OptionRuleKind::Exclude;
-    case K::Include:
-        return transfer::OptionRuleKind::Include;
-    case K::ExcludeFrom:
-        return transfer::OptionRuleKind::ExcludeFrom;
-    case K::IncludeFrom:
-        return transfer::OptionRuleKind::IncludeFrom;
-    }
-    return transfer::OptionRuleKind::Filter;
 }
 
 // The transfer log (upstream log_item(FLOG) with the daemon's log format).

@@ -4,6 +4,7 @@
 #include "protocol/exit_code.hpp"
 #include "protocol/protocol_error.hpp"
 #include "transfer/log_format.hpp"
+#include "worker/session_parts.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -50,14 +51,6 @@ bool connection_still_usable(int code)
     using protocol::ExitCode;
     return code != protocol::to_int(ExitCode::SocketIo) && code != protocol::to_int(ExitCode::StreamIo) &&
            code != protocol::to_int(ExitCode::Signal1) && code != protocol::to_int(ExitCode::Timeout);
-}
-
-std::string int32_le(int v)
-{
-    std::string p(4, '\0');
-    for (int i = 0; i < 4; ++i)
-        p[static_cast<std::size_t>(i)] = static_cast<char>((static_cast<unsigned>(v) >> (8 * i)) & 0xFF);
-    return p;
 }
 
 // The last part of _exit_cleanup: MSG_ERROR_EXIT and the wait for the client, or (for a

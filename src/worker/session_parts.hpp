@@ -1,0 +1,40 @@
+// SPDX-License-Identifier: MIT
+// Pieces a pull and a push session both need: the engine's file-list settings from the
+// accepted options, the daemon-log sink for engine messages, and small conversions.
+#pragma once
+
+#include "daemon/server_options.hpp"
+#include "protocol/flist_options.hpp"
+#include "transfer/filter_client.hpp"
+#include "transfer/reporter.hpp"
+#include "worker/protocol_start.hpp"
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+namespace ocr::worker {
+
+/// @brief The file-list settings both roles share (upstream's globals as flist.c reads
+///        them), from the accepted options and what protocol setup decided.
+/// @param munge_symlinks whether the module munges symlinks.
+/// @param module_dirlen upstream module_dirlen (0 for a chroot module): names are sanitized
+///        when it is not 0.
+[[nodiscard]] protocol::FlistOptions flist_options(const daemon::ServerOptions& o, const StartedProtocol& started,
+                                                   bool munge_symlinks, std::size_t module_dirlen);
+
+/// @brief --numeric-ids as the file list needs it: 0 off, below 0 the module's own
+///        "numeric ids" (local only), above 0 the client's (on the wire).
+[[nodiscard]] protocol::NumericIds numeric_ids_mode(int numeric_ids);
+
+/// @brief The filter engine's kind for a parsed --filter/--exclude/... option.
+[[nodiscard]] transfer::OptionRuleKind option_rule_kind(daemon::FilterOption::Kind kind);
+
+/// @brief The daemon log as the engine's Reporter reaches it; lines are escaped as
+///        upstream's log file has them (daemon_log_text), since they carry file names.
+void log_to_daemon(transfer::Reporter::LogLevel level, std::string_view line);
+
+/// @brief A 32-bit little-endian int, as MSG_ERROR_EXIT carries it.
+[[nodiscard]] std::string int32_le(int v);
+
+} // namespace ocr::worker
