@@ -182,11 +182,20 @@ class PushKillTest(unittest.TestCase):
             if who == "client":
                 client.send_signal(signal.SIGKILL)
             else:
-                for pid in serving:
-                    try:
-                        os.kill(pid, signal.SIGKILL)
-                    except ProcessLookupError:
-                        pass
+                # Upstream's session process forks its receiver right at the start: a child
+                # born after the scan above would survive and hold the client. Kill until
+                # nothing serves the session any more.
+                for _ in range(50):
+                    for pid in serving:
+                        try:
+                            os.kill(pid, signal.SIGKILL)
+                        except ProcessLookupError:
+                            pass
+                    time.sleep(0.05)
+                    more = set(h.daemon_pids_serving(daemon, client.pid)) - set(serving)
+                    if not more:
+                        break
+                    serving = serving + sorted(more)
             client.wait(30)
             h.eventually(lambda: not any(p in daemon.processes() for p in serving),
                          timeout=20, message=f"{daemon.kind}: session processes {serving} "
