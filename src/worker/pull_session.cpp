@@ -230,23 +230,10 @@ int run_pull(const PullContext& ctx, daemon::ServerOptions& options, UniqueFd cl
     transfer::ModuleFs fs(std::move(ctx.confined.root));
     ctx.filter_files.confined(fs);
 
-    transfer::FilterOptions fo;
-    fo.role = transfer::FilterSide::Sender;
-    fo.protocol_version = protocol;
-    fo.delete_excluded = options.delete_excluded != 0;
-    fo.eol_nulls = options.eol_nulls != 0;
-    fo.who = "sender";
-    fo.module_chroot = ctx.confined.chrooted;
-    // A daemon does not read its own account's ~/.cvsignore for a client's -C.
-    fo.home_dir.clear();
+    const transfer::FilterOptions fo =
+        session_filter_options(options, transfer::FilterSide::Sender, "sender", protocol, ctx.confined.chrooted);
     transfer::FilterSet filters(fo, ctx.filter_files);
-
-    mode_t umask_now = ::umask(0);
-    ::umask(umask_now);
-    const transfer::SessionChmod chmod =
-        transfer::combine_session_chmod(options.chmod, ctx.module.outgoing_chmod, true, umask_now);
-    if (!chmod.log_line.empty())
-        spdlog::info("{}", chmod.log_line);
+    const transfer::SessionChmod chmod = session_chmod(options, ctx.module.outgoing_chmod, true);
 
     transfer::SenderOptions sopt = sender_options(options, started, ctx);
     TransferLog tlog(ctx, options, started);

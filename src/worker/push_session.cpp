@@ -323,22 +323,10 @@ int run_push(const PushContext& ctx, daemon::ServerOptions& options, UniqueFd cl
     ctx.filter_files.confined(fs);
     transfer::ModuleWriter writer(ctx.confined.root.get());
 
-    transfer::FilterOptions fo;
-    fo.role = transfer::FilterSide::Receiver;
-    fo.protocol_version = protocol;
-    fo.delete_excluded = options.delete_excluded != 0;
-    fo.eol_nulls = options.eol_nulls != 0;
-    fo.who = "receiver";
-    fo.module_chroot = ctx.confined.chrooted;
-    fo.home_dir.clear();
+    const transfer::FilterOptions fo =
+        session_filter_options(options, transfer::FilterSide::Receiver, "receiver", protocol, ctx.confined.chrooted);
     transfer::FilterSet filters(fo, ctx.filter_files);
-
-    mode_t umask_now = ::umask(0);
-    ::umask(umask_now);
-    const transfer::SessionChmod chmod =
-        transfer::combine_session_chmod(options.chmod, ctx.module.incoming_chmod, false, umask_now);
-    if (!chmod.log_line.empty())
-        spdlog::info("{}", chmod.log_line);
+    const transfer::SessionChmod chmod = session_chmod(options, ctx.module.incoming_chmod, false);
 
     const transfer::TransferLogFormat log_format = transfer::resolve_transfer_log_format(
         ctx.defaults.log_file_format, ctx.module.transfer_logging, ctx.module.log_format);

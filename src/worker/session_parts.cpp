@@ -6,6 +6,7 @@
 #include "worker/transfer_ending.hpp"
 
 #include <spdlog/spdlog.h>
+#include <sys/stat.h>
 
 namespace ocr::worker {
 
@@ -78,6 +79,31 @@ void log_to_daemon(transfer::Reporter::LogLevel level, std::string_view line)
         spdlog::error("{}", text);
         break;
     }
+}
+
+transfer::FilterOptions session_filter_options(const daemon::ServerOptions& o, transfer::FilterSide side,
+                                               const char* who, int protocol, bool module_chroot)
+{
+    transfer::FilterOptions fo;
+    fo.role = side;
+    fo.protocol_version = protocol;
+    fo.delete_excluded = o.delete_excluded != 0;
+    fo.eol_nulls = o.eol_nulls != 0;
+    fo.who = who;
+    fo.module_chroot = module_chroot;
+    fo.home_dir.clear();
+    return fo;
+}
+
+transfer::SessionChmod session_chmod(const daemon::ServerOptions& o, const std::string& module_chmod, bool outgoing)
+{
+    // umask() is the only way to read it; it is put back at once.
+    const mode_t umask_now = ::umask(0);
+    ::umask(umask_now);
+    transfer::SessionChmod chmod = transfer::combine_session_chmod(o.chmod, module_chmod, outgoing, umask_now);
+    if (!chmod.log_line.empty())
+        spdlog::info("{}", chmod.log_line);
+    return chmod;
 }
 
 std::string int32_le(int v)

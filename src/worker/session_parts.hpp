@@ -5,7 +5,9 @@
 
 #include "daemon/server_options.hpp"
 #include "protocol/flist_options.hpp"
+#include "transfer/chmod_rules.hpp"
 #include "transfer/filter_client.hpp"
+#include "transfer/filter_set.hpp"
 #include "transfer/reporter.hpp"
 #include "worker/protocol_start.hpp"
 
@@ -33,6 +35,18 @@ namespace ocr::worker {
 /// @brief The daemon log as the engine's Reporter reaches it; lines are escaped as
 ///        upstream's log file has them (daemon_log_text), since they carry file names.
 void log_to_daemon(transfer::Reporter::LogLevel level, std::string_view line);
+
+/// @brief The filter engine's settings for a session's side: @p side with upstream's
+///        process name @p who ("sender", "receiver"); a daemon never reads its own
+///        account's ~/.cvsignore for a client's -C.
+[[nodiscard]] transfer::FilterOptions session_filter_options(const daemon::ServerOptions& o, transfer::FilterSide side,
+                                                             const char* who, int protocol, bool module_chroot);
+
+/// @brief The client's --chmod combined with the module's "outgoing chmod" (@p outgoing)
+///        or "incoming chmod" under the current umask; the combination's log line, if
+///        any, goes to the daemon log.
+[[nodiscard]] transfer::SessionChmod session_chmod(const daemon::ServerOptions& o, const std::string& module_chmod,
+                                                   bool outgoing);
 
 /// @brief A 32-bit little-endian int, as MSG_ERROR_EXIT carries it.
 [[nodiscard]] std::string int32_le(int v);
