@@ -2,6 +2,8 @@
 // The plain/TLS switch of the handshake driver, and the orderly end of a TLS connection.
 #include "frontend/client_io.hpp"
 
+#include "common/tcp_ack.hpp"
+
 namespace ocr::frontend {
 namespace {
 
@@ -19,6 +21,9 @@ void close_on_expiry(asio::steady_timer& timer, tcp::socket& socket)
 
 asio::awaitable<std::size_t> ClientIo::read_some(asio::mutable_buffer buf, boost::system::error_code& ec)
 {
+    // The client sends its greeting, module name and arguments in many tiny writes.
+    if (socket.is_open())
+        acknowledge_received(socket.native_handle());
     if (tls)
         co_return co_await tls->async_read_some(buf, asio::redirect_error(asio::use_awaitable, ec));
     co_return co_await socket.async_read_some(buf, asio::redirect_error(asio::use_awaitable, ec));

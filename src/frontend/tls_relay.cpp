@@ -2,6 +2,8 @@
 // The TLS <-> socketpair relay that keeps the TLS key and state out of workers.
 #include "frontend/tls_relay.hpp"
 
+#include "common/tcp_ack.hpp"
+
 #include <memory>
 #include <vector>
 
@@ -26,6 +28,9 @@ asio::awaitable<void> client_to_worker(TlsStream& tls, asio::local::stream_proto
     std::vector<char> buf(kRelayChunk);
     boost::system::error_code ec;
     for (;;) {
+        // What the worker does with the last bytes may be to wait for more: ACK them now
+        // so that a client's small writes are not held back (see acknowledge_received).
+        acknowledge_received(tls.next_layer().native_handle());
         const std::size_t n = co_await tls.async_read_some(asio::buffer(buf), asio::redirect_error(asio::use_awaitable, ec));
         if (n > 0) {
             boost::system::error_code wec;

@@ -6,6 +6,7 @@
 // (write_buf and read_buf bypass the counted buffers until buffering starts).
 #include "transfer/connection.hpp"
 
+#include "common/tcp_ack.hpp"
 #include "protocol/protocol_error.hpp"
 
 #include <poll.h>
@@ -329,6 +330,11 @@ void Connection::pump(bool need_input)
             events |= POLLIN;
         pollfd p{opt_.fd, events, 0};
         const bool idle_work = need_input && !split_ && idle_work_;
+        // Only while setting up: later, when the client's requests arrive decides where
+        // our multiplexed frames end, and upstream's byte counts (its log's "sent N
+        // bytes") come from a daemon that lets the kernel delay its ACKs.
+        if (need_input && !idle_work && may_ack_ && !mux_out_)
+            may_ack_ = acknowledge_received(opt_.fd);
         const int n = ::poll(&p, 1, idle_work ? 0 : wait_ms(need_input));
         if (n < 0) {
             if (errno == EINTR)

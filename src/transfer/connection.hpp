@@ -129,6 +129,7 @@ private:
     bool mux_out_ = false;
     bool mux_in_ = false;
     bool split_ = false;
+    bool may_ack_ = true; ///< the socket is TCP (false once acknowledge_received says not)
     bool inc_recurse_ = false;
 
     // Input: raw socket bytes, and how much of the current MSG_DATA frame is left.
