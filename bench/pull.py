@@ -22,18 +22,18 @@ from __future__ import annotations
 
 import argparse
 import atexit
-import json
 import os
 import random
 import shutil
-import statistics
 import sys
 import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "tests", "integration"))
+sys.path.insert(0, HERE)
 
+import compare  # noqa: E402  (the rounds and the table both benchmarks share)
 import harness as h  # noqa: E402  (the integration harness starts and stops the daemons)
 import tree  # noqa: E402
 
@@ -183,34 +183,17 @@ def time_pull(daemon: h.Daemon, case: Case, info: dict, work: str, client_args: 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--reps", type=int, default=5, help="repetitions per case (default 5)")
-    ap.add_argument("--cases", default="big,small,delta",
-                    help="comma-separated subset of big,small,delta")
-    ap.add_argument("--big-mib", type=int, default=1024, help="size of the big file")
-    ap.add_argument("--small-count", type=int, default=10000, help="number of small files")
-    ap.add_argument("--delta-mib", type=int, default=256, help="size of the delta file")
-    ap.add_argument("--data", help="directory for the generated data (kept and reused; "
-                    "default: a temp dir removed at exit)")
-    ap.add_argument("--work", help="where the client writes (default: a dir on /dev/shm "
-                    "when it has 3 GiB free, else a temp dir)")
-    ap.add_argument("--client-args", default="-a",
-                    help="client options for every pull (default: -a), e.g. '-a -z'")
-    ap.add_argument("--target", choices=("ocrsyncd", "upstream"), default="ocrsyncd",
-                    help="what to measure against upstream; 'upstream' measures upstream "
-                    "against itself (checks the bench: ratios near 1.0)")
-    ap.add_argument("--no-verify", action="store_true",
-                    help="skip checking each received tree (not recommended)")
-    ap.add_argument("--check", action="store_true", help="exit 1 if any ratio exceeds 1.0")
-    ap.add_argument("--json", help="also write the results to this file")
+    compare.add_common_args(
+        ap, "pull",
+        work_help="where the client writes (default: a dir on /dev/shm when it has 3 GiB "
+        "free, else a temp dir)",
+        data_help="directory for the generated data (kept and reused; default: a temp "
+        "dir removed at exit)")
     args = ap.parse_args()
 
-    if args.target == "ocrsyncd":
-        try:
-            h.ocrsyncd_path()
-        except h.DaemonError as exc:
-            print(f"[bench] {exc}\n[bench] (for the benchmark: set OCRSYNCD, or use "
-                  "--target upstream to measure upstream against itself)", file=sys.stderr)
-            return 2
+    if args.target == "ocrsyncd" and compare.ocrsyncd_missing(
+            "--target upstream to measure upstream against itself"):
+        return 2
     data_dir = args.data or h.make_temp_dir("ocr-bench-data-")
     os.makedirs(data_dir, exist_ok=True)
     info = prepare_data(data_dir, args.big_mib, args.small_count, args.delta_mib)
@@ -221,80 +204,16 @@ def main() -> int:
 
     names = {"target": "ocrsyncd" if args.target == "ocrsyncd" else "upstream(2)",
              "upstream": "upstream"}
-    target = h.Daemon(args.target, config)
-    upstream = h.Daemon(h.UPSTREAM_KIND, config)
-    daemons = {"target": target, "upstream": upstream}
-    times: dict[str, dict[str, list[float]]] = {c.key: {"target": [], "upstream": []}
-                                                 for c in cases}
-    failures: dict[str, dict[str, str]] = {c.key: {} for c in cases}
+    daemons = {"target": h.Daemon(args.target, config),
+               "upstream": h.Daemon(h.UPSTREAM_KIND, config)}
     try:
-        for case in cases:
-            for rep in range(args.reps):
-                order = ["target", "upstream"] if rep % 2 == 0 else ["upstream", "target"]
-                for who in order:
-                    if who in failures[case.key]:
-                        continue
-                    elapsed, problem = time_pull(daemons[who], case, info, work,
-                                                 client_args, not args.no_verify)
-                    if elapsed is None:
-                        failures[case.key][who] = problem
-                        print(f"[bench] {case.title}: {names[who]} FAILED: {problem}",
-                              file=sys.stderr)
-                    else:
-                        times[case.key][who].append(elapsed)
-                        print(f"[bench] {case.title}: {names[who]} run {rep + 1}: "
-                              f"{elapsed:.3f} s",
-                              file=sys.stderr)
+        times, failures = compare.run_rounds(
+            cases, daemons, names, args.reps,
+            lambda d, case: time_pull(d, case, info, work, client_args, not args.no_verify))
     finally:
-        target.stop()
-        upstream.stop()
-
-    label = names["target"]
-    print(f"\nPull benchmark: client '{h.rsync_client_path()} {args.client_args}', "
-          f"{args.reps} repetitions, median wall time in seconds")
-    header = (f"{'case':<26} {label + ' median':>16} {'upstream median':>16} "
-              f"{'ratio':>7}  goal <= 1.0")
-    print(header)
-    print("-" * len(header))
-    results = []
-    worst_ratio = 0.0
-    failed = False
-    for case in cases:
-        row = {"case": case.title}
-        med = {}
-        for who in ("target", "upstream"):
-            if who in failures[case.key]:
-                med[who] = None
-                failed = True
-            else:
-                med[who] = statistics.median(times[case.key][who])
-            row[who] = {"median": med[who], "runs": times[case.key][who],
-                        "failure": failures[case.key].get(who)}
-        cells = [f"{m:16.3f}" if m is not None else f"{'FAILED':>16}"
-                 for m in (med["target"], med["upstream"])]
-        if med["target"] is not None and med["upstream"]:
-            ratio = med["target"] / med["upstream"]
-            worst_ratio = max(worst_ratio, ratio)
-            verdict = "met" if ratio <= 1.0 else "MISSED"
-            ratio_s = f"{ratio:7.2f}"
-        else:
-            ratio, verdict, ratio_s = None, "n/a", f"{'n/a':>7}"
-        row["ratio"] = ratio
-        results.append(row)
-        print(f"{case.title:<26} {cells[0]} {cells[1]} {ratio_s}  {verdict}")
-    for case in cases:
-        for who, problem in failures[case.key].items():
-            print(f"  {case.title}: {names[who]} failed: {problem}")
-    if args.json:
-        with open(args.json, "w") as fh:
-            json.dump({"target": args.target, "client_args": args.client_args,
-                       "reps": args.reps, "results": results}, fh, indent=2)
-    if failed:
-        return 2
-    if args.check and worst_ratio > 1.0:
-        return 1
-    return 0
-
+        for d in daemons.values():
+            d.stop()
+    return compare.report("Pull benchmark", args, cases, names, times, failures, args.target)
 
 if __name__ == "__main__":
     sys.exit(main())

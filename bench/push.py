@@ -24,10 +24,8 @@ Exit status: 0 after a complete run, 1 with ``--check`` when a ratio exceeds 1.0
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
-import statistics
 import sys
 import time
 
@@ -35,6 +33,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "tests", "integration"))
 sys.path.insert(0, HERE)
 
+import compare  # noqa: E402  (the rounds and the table both benchmarks share)
 import harness as h  # noqa: E402  (the integration harness starts and stops the daemons)
 import pull  # noqa: E402  (the same data, work dir and checks as the pull benchmark)
 import tree  # noqa: E402
@@ -79,38 +78,20 @@ def time_push(daemon: h.Daemon, case: PushCase, info: dict, module_root: str,
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--reps", type=int, default=5, help="repetitions per case (default 5)")
-    ap.add_argument("--cases", default="big,small,delta",
-                    help="comma-separated subset of big,small,delta")
-    ap.add_argument("--big-mib", type=int, default=1024, help="size of the big file")
-    ap.add_argument("--small-count", type=int, default=10000, help="number of small files")
-    ap.add_argument("--delta-mib", type=int, default=256, help="size of the delta file")
-    ap.add_argument("--data", help="directory for the generated data (kept and reused, "
-                    "shared with bench/pull.py; default: a temp dir removed at exit)")
-    ap.add_argument("--work", help="where the daemons' module lives (default: a dir on "
-                    "/dev/shm when it has 3 GiB free, else a temp dir)")
-    ap.add_argument("--client-args", default="-a",
-                    help="client options for every push (default: -a), e.g. '-a -z'")
-    ap.add_argument("--target", choices=("ocrsyncd", "upstream"), default="ocrsyncd",
-                    help="what to measure against upstream; 'upstream' measures upstream "
-                    "against itself (checks the bench: ratios near 1.0)")
+    compare.add_common_args(
+        ap, "push",
+        work_help="where the daemons' module lives (default: a dir on /dev/shm when it "
+        "has 3 GiB free, else a temp dir)",
+        data_help="directory for the generated data (kept and reused, shared with "
+        "bench/pull.py; default: a temp dir removed at exit)")
     ap.add_argument("--daemon-only", choices=("ocrsyncd", "upstream"),
                     help="time only this daemon (no ratio)")
-    ap.add_argument("--no-verify", action="store_true",
-                    help="skip checking each module tree (not recommended)")
-    ap.add_argument("--check", action="store_true", help="exit 1 if any ratio exceeds 1.0")
-    ap.add_argument("--json", help="also write the results to this file")
     args = ap.parse_args()
 
     needs_ocrsyncd = (args.daemon_only == "ocrsyncd"
                       or (args.daemon_only is None and args.target == "ocrsyncd"))
-    if needs_ocrsyncd:
-        try:
-            h.ocrsyncd_path()
-        except h.DaemonError as exc:
-            print(f"[bench] {exc}\n[bench] (for the benchmark: set OCRSYNCD, or use "
-                  "--target upstream or --daemon-only upstream)", file=sys.stderr)
-            return 2
+    if needs_ocrsyncd and compare.ocrsyncd_missing("--target upstream or --daemon-only upstream"):
+        return 2
     data_dir = args.data or h.make_temp_dir("ocr-bench-data-")
     os.makedirs(data_dir, exist_ok=True)
     info = pull.prepare_data(data_dir, args.big_mib, args.small_count, args.delta_mib)
@@ -124,93 +105,26 @@ def main() -> int:
     cases = make_cases(args)
 
     if args.daemon_only:
-        whos = ["target"]
         kinds = {"target": args.daemon_only}
         names = {"target": args.daemon_only}
     else:
-        whos = ["target", "upstream"]
         kinds = {"target": args.target, "upstream": h.UPSTREAM_KIND}
         names = {"target": "ocrsyncd" if args.target == "ocrsyncd" else "upstream(2)",
                  "upstream": "upstream"}
     daemons = {}
-    times: dict[str, dict[str, list[float]]] = {c.key: {w: [] for w in whos} for c in cases}
-    failures: dict[str, dict[str, str]] = {c.key: {} for c in cases}
     try:
-        for who in whos:
-            daemons[who] = h.Daemon(kinds[who], config)
-        for case in cases:
-            for rep in range(args.reps):
-                order = whos if rep % 2 == 0 else list(reversed(whos))
-                for who in order:
-                    if who in failures[case.key]:
-                        continue
-                    elapsed, problem = time_push(daemons[who], case, info, module_root,
-                                                 client_args, not args.no_verify)
-                    if elapsed is None:
-                        failures[case.key][who] = problem
-                        print(f"[bench] {case.title}: {names[who]} FAILED: {problem}",
-                              file=sys.stderr)
-                    else:
-                        times[case.key][who].append(elapsed)
-                        print(f"[bench] {case.title}: {names[who]} run {rep + 1}: "
-                              f"{elapsed:.3f} s", file=sys.stderr)
+        for who, kind in kinds.items():
+            daemons[who] = h.Daemon(kind, config)
+        times, failures = compare.run_rounds(
+            cases, daemons, names, args.reps,
+            lambda d, case: time_push(d, case, info, module_root, client_args,
+                                      not args.no_verify))
     finally:
         for d in daemons.values():
             d.stop()
         shutil.rmtree(module_root, ignore_errors=True)
-
-    print(f"\nPush benchmark: client '{h.rsync_client_path()} {args.client_args}', "
-          f"{args.reps} repetitions, median wall time in seconds")
-    if args.daemon_only:
-        header = f"{'case':<26} {names['target'] + ' median':>16}"
-    else:
-        header = (f"{'case':<26} {names['target'] + ' median':>16} {'upstream median':>16} "
-                  f"{'ratio':>7}  goal <= 1.0")
-    print(header)
-    print("-" * len(header))
-    results = []
-    worst_ratio = 0.0
-    failed = False
-    for case in cases:
-        row = {"case": case.title}
-        med = {}
-        for who in whos:
-            if who in failures[case.key]:
-                med[who] = None
-                failed = True
-            else:
-                med[who] = statistics.median(times[case.key][who])
-            row[who] = {"median": med[who], "runs": times[case.key][who],
-                        "failure": failures[case.key].get(who)}
-        cells = [f"{med[w]:16.3f}" if med[w] is not None else f"{'FAILED':>16}" for w in whos]
-        if args.daemon_only:
-            results.append(row)
-            print(f"{case.title:<26} {cells[0]}")
-            continue
-        if med["target"] is not None and med["upstream"]:
-            ratio = med["target"] / med["upstream"]
-            worst_ratio = max(worst_ratio, ratio)
-            verdict = "met" if ratio <= 1.0 else "MISSED"
-            ratio_s = f"{ratio:7.2f}"
-        else:
-            ratio, verdict, ratio_s = None, "n/a", f"{'n/a':>7}"
-        row["ratio"] = ratio
-        results.append(row)
-        print(f"{case.title:<26} {cells[0]} {cells[1]} {ratio_s}  {verdict}")
-    for case in cases:
-        for who, problem in failures[case.key].items():
-            print(f"  {case.title}: {names[who]} failed: {problem}")
-    if args.json:
-        with open(args.json, "w") as fh:
-            json.dump({"target": args.daemon_only or args.target,
-                       "client_args": args.client_args, "reps": args.reps,
-                       "results": results}, fh, indent=2)
-    if failed:
-        return 2
-    if args.check and worst_ratio > 1.0:
-        return 1
-    return 0
-
+    return compare.report("Push benchmark", args, cases, names, times, failures,
+                          args.daemon_only or args.target)
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -8,6 +8,7 @@
 #include "transfer/filter_source.hpp"
 #include "transfer/push_engine.hpp"
 #include "transfer/receiver.hpp"
+#include "support/session_socket.hpp"
 
 #include <fcntl.h>
 #include <sys/socket.h>
@@ -43,13 +44,10 @@ std::string pseudo_random(std::size_t n, std::uint32_t seed)
     return s;
 }
 
-void put_file(const std::string& path, std::string_view content)
+// A basis file dated long ago, so that the client's newer files always differ from it.
+void put_old_file(const std::string& path, std::string_view content)
 {
-    FILE* f = std::fopen(path.c_str(), "wb");
-    if (!f)
-        std::abort();
-    std::fwrite(content.data(), 1, content.size(), f);
-    std::fclose(f);
+    test::put_file(path, content);
     const timespec ts[2] = {{kOldTime, 0}, {kOldTime, 0}};
     ::utimensat(AT_FDCWD, path.c_str(), ts, 0);
 }
@@ -73,36 +71,10 @@ const std::string& reset_module()
                                      ec);
         std::filesystem::remove_all(e.path(), ec);
     }
-    put_file(root + "/data.bin", data_bin);
-    put_file(root + "/x.bin", x_bin);
-    put_file(root + "/old.txt", "old\n");
+    put_old_file(root + "/data.bin", data_bin);
+    put_old_file(root + "/x.bin", x_bin);
+    put_old_file(root + "/old.txt", "old\n");
     return root;
-}
-
-// Reads and drops everything the engine writes, so that it never blocks on output.
-void drain(int fd)
-{
-    char buf[65536];
-    for (;;) {
-        const ssize_t n = ::read(fd, buf, sizeof buf);
-        if (n > 0)
-            continue;
-        if (n < 0 && errno == EINTR)
-            continue;
-        return;
-    }
-}
-
-void write_all(int fd, std::string_view bytes)
-{
-    while (!bytes.empty()) {
-        const ssize_t n = ::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return;
-        bytes.remove_prefix(static_cast<std::size_t>(n));
-    }
 }
 
 } // namespace
@@ -168,9 +140,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const int bufsize = 1 << 20;
     ::setsockopt(sv[1], SOL_SOCKET, SO_SNDBUF, &bufsize, sizeof bufsize);
     ::setsockopt(sv[0], SOL_SOCKET, SO_RCVBUF, &bufsize, sizeof bufsize);
-    write_all(sv[1], body);
+    test::send_all(sv[1], body);
     ::shutdown(sv[1], SHUT_WR);
-    std::thread drainer(drain, sv[1]);
+    std::thread drainer(test::drain, sv[1]);
 
     {
         transfer::Connection conn({sv[0], std::chrono::seconds(10), 0, "receiver", {}});

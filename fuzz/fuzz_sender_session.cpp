@@ -6,6 +6,7 @@
 #include "protocol/protocol_error.hpp"
 #include "transfer/filter_source.hpp"
 #include "transfer/sender.hpp"
+#include "support/session_socket.hpp"
 
 #include <fcntl.h>
 #include <sys/socket.h>
@@ -24,15 +25,6 @@ namespace {
 
 using namespace ocr;
 
-void put_file(const std::string& path, std::string_view content)
-{
-    FILE* f = std::fopen(path.c_str(), "wb");
-    if (!f)
-        std::abort();
-    std::fwrite(content.data(), 1, content.size(), f);
-    std::fclose(f);
-}
-
 // The module, made once per process: a few small files (one spanning several blocks),
 // nested directories and symlinks inside and out of the tree.
 const std::string& module_root()
@@ -45,44 +37,18 @@ const std::string& module_root()
         std::string big;
         for (int i = 0; i < 5000; ++i)
             big.push_back(static_cast<char>((i * 7919) >> 3));
-        put_file(r + "/a.txt", "hello\n");
-        put_file(r + "/big.bin", big);
-        put_file(r + "/empty", "");
+        test::put_file(r + "/a.txt", "hello\n");
+        test::put_file(r + "/big.bin", big);
+        test::put_file(r + "/empty", "");
         ::mkdir((r + "/sub").c_str(), 0755);
-        put_file(r + "/sub/c.txt", "c\n");
+        test::put_file(r + "/sub/c.txt", "c\n");
         ::mkdir((r + "/sub/deeper").c_str(), 0755);
-        put_file(r + "/sub/deeper/d.txt", "d\n");
+        test::put_file(r + "/sub/deeper/d.txt", "d\n");
         if (::symlink("a.txt", (r + "/link").c_str()) != 0 || ::symlink("/etc", (r + "/out").c_str()) != 0)
             std::abort();
         return r;
     }();
     return root;
-}
-
-// Reads and drops everything the sender writes, so that it never blocks on output.
-void drain(int fd)
-{
-    char buf[65536];
-    for (;;) {
-        const ssize_t n = ::read(fd, buf, sizeof buf);
-        if (n > 0)
-            continue;
-        if (n < 0 && errno == EINTR)
-            continue;
-        return;
-    }
-}
-
-void write_all(int fd, std::string_view bytes)
-{
-    while (!bytes.empty()) {
-        const ssize_t n = ::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return;
-        bytes.remove_prefix(static_cast<std::size_t>(n));
-    }
 }
 
 } // namespace
@@ -141,9 +107,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const int bufsize = 1 << 20;
     ::setsockopt(sv[1], SOL_SOCKET, SO_SNDBUF, &bufsize, sizeof bufsize);
     ::setsockopt(sv[0], SOL_SOCKET, SO_RCVBUF, &bufsize, sizeof bufsize);
-    write_all(sv[1], client_bytes);
+    test::send_all(sv[1], client_bytes);
     ::shutdown(sv[1], SHUT_WR);
-    std::thread drainer(drain, sv[1]);
+    std::thread drainer(test::drain, sv[1]);
 
     {
         // A short I/O timeout: nothing here should ever wait for it.

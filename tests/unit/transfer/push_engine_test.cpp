@@ -19,6 +19,7 @@
 #include "transfer/filter_source.hpp"
 #include "transfer/itemize.hpp"
 #include "transfer/receiver.hpp"
+#include "support/demux_reader.hpp"
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
@@ -248,85 +249,6 @@ private:
     ReceiverOptions opt_;
     int fd_;
     std::thread thread_;
-};
-
-// The client's end of what the engine writes: demultiplexed, messages collected.
-class ClientIn final : public protocol::ByteSource {
-public:
-    explicit ClientIn(int fd) : fd_(fd) {}
-
-    void read_exact(std::span<std::byte> out) override
-    {
-        std::size_t done = 0;
-        while (done < out.size()) {
-            if (frame_left_ == 0) {
-                next_frame_header();
-                continue;
-            }
-            const std::size_t take = std::min(frame_left_, out.size() - done);
-            raw(out.data() + done, take);
-            done += take;
-            frame_left_ -= take;
-        }
-    }
-
-    // Reads (collecting messages) until the engine closes; true when no data was left.
-    bool drain_to_eof()
-    {
-        try {
-            for (;;) {
-                if (frame_left_ > 0)
-                    return false;
-                next_frame_header();
-            }
-        } catch (const protocol::ProtocolError&) {
-            return frame_left_ == 0;
-        }
-    }
-
-    [[nodiscard]] std::string all_text() const
-    {
-        std::string out;
-        for (const auto& [c, p] : messages)
-            if (c != MsgCode::IoError && c != MsgCode::Noop)
-                out += p;
-        return out;
-    }
-
-    std::vector<std::pair<MsgCode, std::string>> messages;
-
-private:
-    void next_frame_header()
-    {
-        std::uint8_t h[4];
-        raw(reinterpret_cast<std::byte*>(h), 4);
-        const auto head = protocol::decode_frame_header(h);
-        if (!head)
-            throw protocol::ProtocolError(ExitCode::StreamIo, "client: not a frame");
-        if (head->code == MsgCode::Data) {
-            frame_left_ = head->length;
-            return;
-        }
-        std::string payload(head->length, '\0');
-        raw(reinterpret_cast<std::byte*>(payload.data()), payload.size());
-        messages.emplace_back(head->code, payload);
-    }
-
-    void raw(std::byte* p, std::size_t n)
-    {
-        while (n > 0) {
-            const ssize_t r = ::read(fd_, p, n);
-            if (r < 0 && errno == EINTR)
-                continue;
-            if (r <= 0)
-                throw protocol::ProtocolError(ExitCode::StreamIo, r == 0 ? "client: eof" : "client: read timeout");
-            p += r;
-            n -= static_cast<std::size_t>(r);
-        }
-    }
-
-    int fd_;
-    std::size_t frame_left_ = 0;
 };
 
 class StringSink final : public protocol::ByteSink {
@@ -587,7 +509,7 @@ public:
         return *run_;
     }
 
-    ClientIn& in() { return *in_; }
+    test::DemuxReader& in() { return *in_; }
     std::int32_t read_ndx() { return ndx_in_.get(*in_); }
     [[nodiscard]] const std::vector<Seen>& transfers() const { return transfers_; }
     [[nodiscard]] const std::vector<Seen>& items() const { return items_; }
@@ -764,7 +686,7 @@ private:
     std::int64_t literal_ = 0;
     std::string stop_reason_;
     std::string recorded_;
-    std::optional<ClientIn> in_;
+    std::optional<test::DemuxReader> in_;
     std::optional<EngineRun> run_;
 };
 

@@ -13,6 +13,7 @@
 #include "protocol/wire.hpp"
 #include "transfer/filter_source.hpp"
 #include "transfer/itemize.hpp"
+#include "support/demux_reader.hpp"
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
@@ -191,91 +192,6 @@ private:
     SenderOptions opt_;
     int fd_;
     std::thread thread_;
-};
-
-// The client's end: demultiplexes what the sender writes, collecting its messages.
-class ClientIn final : public protocol::ByteSource {
-public:
-    explicit ClientIn(int fd) : fd_(fd) {}
-
-    void read_exact(std::span<std::byte> out) override
-    {
-        std::size_t done = 0;
-        while (done < out.size()) {
-            if (frame_left_ == 0) {
-                next_frame_header();
-                continue;
-            }
-            const std::size_t take = std::min(frame_left_, out.size() - done);
-            raw(out.data() + done, take);
-            done += take;
-            frame_left_ -= take;
-        }
-    }
-
-    // Reads until the sender closes; true when that happened at a frame boundary with no
-    // data left over.
-    bool drain_to_eof()
-    {
-        try {
-            for (;;) {
-                if (frame_left_ > 0)
-                    return false;
-                next_frame_header();
-            }
-        } catch (const protocol::ProtocolError&) {
-            return frame_left_ == 0 && clean_eof_;
-        }
-    }
-
-    std::vector<std::pair<MsgCode, std::string>> messages;
-
-    [[nodiscard]] std::vector<std::string> texts(MsgCode code) const
-    {
-        std::vector<std::string> out;
-        for (const auto& [c, p] : messages)
-            if (c == code)
-                out.push_back(p);
-        return out;
-    }
-
-private:
-    void next_frame_header()
-    {
-        std::uint8_t h[4];
-        clean_eof_ = true;
-        raw(reinterpret_cast<std::byte*>(h), 1);
-        clean_eof_ = false;
-        raw(reinterpret_cast<std::byte*>(h) + 1, 3);
-        const auto head = protocol::decode_frame_header(h);
-        if (!head)
-            throw protocol::ProtocolError(ExitCode::StreamIo, "client: not a frame");
-        if (head->code == MsgCode::Data) {
-            frame_left_ = head->length;
-            return;
-        }
-        std::string payload(head->length, '\0');
-        raw(reinterpret_cast<std::byte*>(payload.data()), payload.size());
-        messages.emplace_back(head->code, payload);
-    }
-
-    void raw(std::byte* p, std::size_t n)
-    {
-        while (n > 0) {
-            const ssize_t r = ::read(fd_, p, n);
-            if (r < 0 && errno == EINTR)
-                continue;
-            if (r <= 0)
-                throw protocol::ProtocolError(ExitCode::StreamIo, r == 0 ? "client: eof" : "client: read timeout");
-            clean_eof_ = false;
-            p += r;
-            n -= static_cast<std::size_t>(r);
-        }
-    }
-
-    int fd_;
-    std::size_t frame_left_ = 0;
-    bool clean_eof_ = false;
 };
 
 // A scripted client (receiver + generator in one) for one session.
@@ -476,7 +392,7 @@ public:
         flush();
     }
 
-    ClientIn& in() { return *in_; }
+    test::DemuxReader& in() { return *in_; }
     SenderRun& run() { return *run_; }
     void finish_sender() { run_->join(); }
 
@@ -491,7 +407,7 @@ private:
     protocol::FlistDecoder decoder_{opt_.flist, "Receiver"};
     std::vector<protocol::DecodedList> lists_;
     std::map<std::int32_t, std::string> bases_;
-    std::optional<ClientIn> in_;
+    std::optional<test::DemuxReader> in_;
     std::optional<SenderRun> run_;
 };
 
