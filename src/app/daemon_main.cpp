@@ -25,6 +25,7 @@
 #include "frontend/tls_check.hpp"
 
 #include <fcntl.h>
+#include <netdb.h>
 #include <spdlog/spdlog.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -36,6 +37,7 @@
 #include <cstdio>
 #include <cstring>
 #include <ctime>
+#include <stdexcept>
 #include <thread>
 
 extern char** environ;
@@ -94,6 +96,23 @@ std::optional<daemon::TlsMaterial> load_tls_material(const daemon::GlobalSetting
     return material;
 }
 
+// Resolves the plain listener's address as open_listen_sockets() would, for when that
+// listener is not opened. Throws with the same text a failed bind address gives.
+void check_bind_address(const frontend::ListenSpec& spec)
+{
+    if (!spec.address || spec.address->empty())
+        return;
+    addrinfo hints{};
+    hints.ai_family = spec.family;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_PASSIVE;
+    addrinfo* res = nullptr;
+    const std::string port = std::to_string(spec.port);
+    if (int rc = ::getaddrinfo(spec.address->c_str(), port.c_str(), &hints, &res); rc != 0)
+        throw std::runtime_error("getaddrinfo: bind address " + *spec.address + ": " + ::gai_strerror(rc));
+    ::freeaddrinfo(res);
+}
+
 } // namespace
 
 daemon::LoadOptions load_options_for(const CommandLine& cl)
@@ -145,6 +164,14 @@ int run_daemon(const CommandLine& cl)
     }
     std::shared_ptr<const daemon::Config> config = loaded.config;
     const daemon::GlobalSettings& g = config->globals();
+    if (auto problem = daemon::listener_problem(g)) {
+        // Checked before the warnings below, which would repeat it as a mere warning.
+        const daemon::SourceLocation* where = g.where_set("plain listener");
+        std::fprintf(stderr, "refusing to start: %s\n",
+                     daemon::format_problem(daemon::Problem{where ? *where : daemon::SourceLocation{}, *problem})
+                         .c_str());
+        return kExitSyntax;
+    }
     {
         // Problems that only show when clients connect are worth a warning now.
         daemon::SystemValidationEnvironment env;
@@ -196,9 +223,16 @@ int run_daemon(const CommandLine& cl)
     // Upstream's default backlog is 5; ours is the kernel's maximum unless set explicitly.
     spec.backlog = g.where_set("listen backlog") ? g.listen_backlog : 0;
     std::vector<frontend::ListenSocket> listeners;
+    const int tls_port = daemon::tls_port_for(g);
     try {
-        listeners = frontend::open_listen_sockets(spec);
-        if (const int tls_port = daemon::tls_port_for(g); tls_port != 0) {
+        // "plain listener = no" leaves the plain port closed; "address" still applies to the
+        // TLS port when "tls address" is unset, and is resolved either way so that a typo
+        // in it is refused as it always was.
+        if (g.plain_listener)
+            listeners = frontend::open_listen_sockets(spec);
+        else
+            check_bind_address(spec);
+        if (tls_port != 0) {
             frontend::ListenSpec tls_spec = spec;
             tls_spec.port = tls_port;
             if (!g.tls_address.empty())
@@ -232,7 +266,13 @@ int run_daemon(const CommandLine& cl)
     std::string where;
     for (const auto& l : listeners)
         where += (where.empty() ? "" : ", ") + l.description;
-    spdlog::info("ocrsyncd version {} starting, listening on port {} ({})", OCR_VERSION, spec.port, where);
+    // Upstream's line names the plain port (Upstream: clientserver.c:daemon_main); without
+    // one, the TLS port is named instead, so that the line never claims a closed port.
+    if (g.plain_listener)
+        spdlog::info("ocrsyncd version {} starting, listening on port {} ({})", OCR_VERSION, spec.port, where);
+    else
+        spdlog::info("ocrsyncd version {} starting, listening on TLS port {} only ({})", OCR_VERSION, tls_port,
+                     where);
     for (const auto& w : tls_warnings)
         spdlog::warn("{}", w);
     if (g.proxy_protocol && g.proxy_protocol_hosts.empty())

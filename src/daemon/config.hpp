@@ -66,6 +66,7 @@ struct GlobalSettings {
     int spare_workers = -1;            ///< "spare workers" (-1: 2 per CPU)
     int handshake_timeout = 60;        ///< "handshake timeout", seconds
     int daemon_max_connections = 4096; ///< "daemon max connections" (0: no cap)
+    bool plain_listener = true;        ///< "plain listener": no: TLS port(s) only, "port" unused
     int tls_port = 0;                  ///< "tls port" (0: 874 when a certificate is set)
     std::string tls_address;           ///< "tls address"
     std::string tls_cert_file;         ///< "tls cert file"

@@ -109,6 +109,7 @@ const std::array kParams{
            Ext{true, 1, INT_MAX}),
     global("daemon max connections", ParamType::Integer, &G::daemon_max_connections, {},
            Ext{true, 0, INT_MAX}),
+    global("plain listener", ParamType::Bool, &G::plain_listener, {}, Ext{true}),
     global("tls port", ParamType::Integer, &G::tls_port, {}, Ext{true, 0, kMaxPort}),
     global("tls address", ParamType::String, &G::tls_address, {}, Ext{true}),
     global("tls cert file", ParamType::String, &G::tls_cert_file, {}, Ext{true}),

@@ -4,6 +4,7 @@
 
 #include "common/strings.hpp"
 #include "daemon/config_params.hpp"
+#include "daemon/tls_material.hpp"
 #include "daemon/var_expand.hpp"
 
 #include <algorithm>
@@ -196,6 +197,8 @@ private:
         if (!g.tls_cert_file.empty() && g.tls_key_file.empty())
             add(global_location("tls cert file"),
                 "\"tls cert file\" is set but \"tls key file\" is not");
+        if (auto problem = listener_problem(g))
+            add(global_location("plain listener"), std::move(*problem));
         if (g.tls_verify_client != TlsVerifyClient::No && g.tls_ca_file.empty())
             add(global_location("tls verify client"),
                 "\"tls verify client\" needs \"tls ca file\" to verify client certificates "
@@ -336,6 +339,14 @@ private:
 };
 
 } // namespace
+
+std::optional<std::string> listener_problem(const GlobalSettings& globals)
+{
+    if (globals.plain_listener || tls_port_for(globals) != 0)
+        return std::nullopt;
+    return "\"plain listener\" is off but \"tls cert file\" is not set, so there is no port "
+           "to listen on";
+}
 
 std::vector<Problem> validate_config(const Config& config, const ValidationEnvironment& env)
 {

@@ -4,6 +4,7 @@
 
 #include "daemon/config.hpp"
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -32,6 +33,15 @@ public:
     [[nodiscard]] bool running_as_root() const override;
 };
 
+/// @brief Whether the listeners @p globals ask for leave anything to listen on: with
+///        "plain listener = no" only the TLS port is opened, and there is none without
+///        "tls cert file".
+/// @param globals the global settings.
+/// @return nullopt when at least one listener is configured, else a one-line message that
+///         names the parameters (the daemon refuses to start with it; --check-config
+///         reports it at the "plain listener" line).
+[[nodiscard]] std::optional<std::string> listener_problem(const GlobalSettings& globals);
+
 /// @brief Checks a loaded configuration for mistakes that would only show up when a
 ///        client connects (or that make the daemon refuse to start).
 ///
@@ -42,7 +52,7 @@ public:
 /// "secrets file"; a secrets file that cannot be read, is other-accessible while
 /// "strict modes" is on, or is not root-owned when running as root; an unreadable
 /// "motd file"; "spare workers" above "transfer workers"; a TLS key without a certificate
-/// or vice versa; "tls verify client" without "tls ca file"; "tls user from" without
+/// or vice versa; "plain listener = no" without a TLS listener (see listener_problem()); "tls verify client" without "tls ca file"; "tls user from" without
 /// client verification; "proxy protocol" without "proxy protocol hosts" (a warning); a
 /// numeric "syslog facility" that is no facility; an "auth digest" that is not sha512,
 /// sha256, sha1, md5 or md4.

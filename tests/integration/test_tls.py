@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: MIT
 """Native TLS (issue 5): the TLS port with the stock rsync-ssl client, refusals, client
-certificates, "tls only", logs, start-up checks and reload of certificates."""
+certificates, "tls only", "plain listener = no" (a TLS-only daemon), logs, start-up checks
+and reload of certificates."""
 
 from __future__ import annotations
 
@@ -296,6 +297,103 @@ class TlsOnlyTest(TlsBase):
         rc, out, err = run_rsync_ssl(["rsync://localhost/tree/"], ssl_type="openssl", port=self.tls_port, ca=ca().cert)
         self.assertEqual(rc, 0, err + d.describe())
         self.assertIn("small.txt", out)
+
+
+class TlsListenerDaemon(harness.Daemon):
+    """A daemon told ``--port=PLAIN`` but waited for on its TLS port (``self.port``): with
+    "plain listener = no" nothing ever listens on PLAIN, which the harness would wait for."""
+
+    def __init__(self, config_text: str, *, plain_port: int, tls_port: int, **kwargs):
+        self.plain_port = plain_port  # command() needs it while the base class starts us
+        super().__init__(harness.TARGET, config_text, port=tls_port, **kwargs)
+
+    def command(self) -> list[str]:
+        return [f"--port={self.plain_port}" if a == f"--port={self.port}" else a for a in super().command()]
+
+
+class TlsPlainListenerTest(TlsBase):
+    """plain listener = no: only the TLS port is opened."""
+
+    def start_tls_only(self, *, module_extra: str = "") -> TlsListenerDaemon:
+        self.plain_port = free_port()
+        cfg = self.tls_config(ca().server(), extra_globals="plain listener = no", module_extra=module_extra)
+        d = TlsListenerDaemon(cfg, plain_port=self.plain_port, tls_port=self.tls_port)
+        self.addCleanup(d.stop)
+        return d
+
+    # Verifies that the plain port is not opened: the stock client gets "Connection refused"
+    # and exit 10 as from any closed port, and the start-up line names only the TLS port.
+    def test_plain_port_refuses_connections(self) -> None:
+        d = self.start_tls_only()
+        self.assertFalse(harness.port_listened_by(self.plain_port, d.processes()))
+        rc, out, err = harness.run_rsync([f"rsync://127.0.0.1:{self.plain_port}/"], timeout=30)
+        self.assertEqual(rc, 10, err)
+        self.assertEqual(out, "")
+        self.assertIn("rsync: [Receiver] failed to connect to 127.0.0.1 (127.0.0.1): Connection refused (111)",
+                      err)
+        self.assertRegex(err, r"rsync error: error in socket IO \(code 10\) at clientserver\.c\(\d+\)")
+        d.wait_for_log(rf"starting, listening on TLS port {self.tls_port} only \(127\.0\.0\.1:{self.tls_port} "
+                       r"\(TLS\)\)$")
+        self.assertNotIn(f"listening on port {self.plain_port}", d.log_text())
+        self.assertNotIn(f":{self.plain_port}", d.log_text())
+
+    # Verifies that rsync-ssl lists, pulls and pushes on the TLS port of a TLS-only daemon.
+    def test_rsync_ssl_lists_pulls_and_pushes(self) -> None:
+        dest = os.path.join(self.tmp, "dest")
+        os.mkdir(dest)
+        d = self.start_tls_only(
+            module_extra=f"[up]\n    path = {dest}\n    read only = no\n    uid = root\n    gid = root\n")
+        rc, out, err = run_rsync_ssl(["rsync://localhost/"], ssl_type="openssl", port=self.tls_port, ca=ca().cert)
+        self.assertEqual(rc, 0, err + d.describe())
+        self.assertRegex(out, r"(?m)^tree\s")
+        dst = os.path.join(self.tmp, "dst")
+        rc, _, err = run_rsync_ssl(["-a", "rsync://localhost/tree/", dst + "/"], ssl_type="openssl",
+                                   port=self.tls_port, ca=ca().cert)
+        self.assertEqual(rc, 0, err + d.describe())
+        self.assertEqual(files_equal_trees(self.src, dst), [])
+        self.assertEqual(files_equal_trees(dst, self.src), [])
+        src = source_tree(os.path.join(self.tmp, "pushsrc"))
+        rc, _, err = run_rsync_ssl(["-a", src + "/", "rsync://localhost/up/"], ssl_type="openssl",
+                                   port=self.tls_port, ca=ca().cert)
+        self.assertEqual(rc, 0, err + d.describe())
+        self.assertEqual(files_equal_trees(src, dest), [])
+        self.assertEqual(files_equal_trees(dest, src), [])
+
+    # Verifies that "plain listener = no" without "tls cert file" refuses to start with exit
+    # code 1 and one line on stderr, and that --check-config reports the same at its line.
+    def test_refused_without_certificate(self) -> None:
+        src = source_tree(os.path.join(self.tmp, "src"))
+        d = self.start_daemon(f"plain listener = no\n[tree]\n    path = {src}\n", start=False)
+        with self.assertRaises(DaemonError):
+            d.start()
+        self.assertEqual(d.returncode, 1, d.describe())
+        with open(d.config_path) as fh:
+            line = fh.read().splitlines().index("plain listener = no") + 1
+        message = (f"{d.config_path}:{line}: \"plain listener\" is off but \"tls cert file\" is not set, "
+                   "so there is no port to listen on")
+        self.assertEqual(d.stderr_text(), f"refusing to start: {message}\n")
+        cp = subprocess.run([harness.ocrsyncd_path(), "--check-config", f"--config={d.config_path}"],
+                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=30)
+        self.assertEqual(cp.returncode, 1)
+        self.assertIn(message + "\n", cp.stderr.decode())
+
+    # Verifies that a reload switching "plain listener" off keeps the plain port open, as a
+    # reload keeps the old "port": sockets are opened at start only.
+    def test_reload_keeps_sockets(self) -> None:
+        d = self.start_tls()
+        tls_port = self.tls_port
+        new_config = self.tls_config(self.server_cert, extra_globals="plain listener = no", src=self.src)
+        new_config = new_config.replace(f"tls port = {self.tls_port}", f"tls port = {tls_port}")
+        self.tls_port = tls_port
+        mark = d.log_mark()
+        d.reload(new_config)
+        d.wait_for_log(r"configuration reloaded", since=mark)
+        rc, out, err = harness.run_rsync([harness.rsync_url(d)], timeout=30)
+        self.assertEqual(rc, 0, err + d.describe())
+        self.assertRegex(out, r"(?m)^tree\s")
+        rc, out, err = run_rsync_ssl(["rsync://localhost/"], ssl_type="openssl", port=self.tls_port, ca=ca().cert)
+        self.assertEqual(rc, 0, err + d.describe())
+        self.assertRegex(out, r"(?m)^tree\s")
 
 
 class TlsStartupTest(TlsBase):

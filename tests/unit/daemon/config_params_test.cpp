@@ -87,6 +87,7 @@ const std::map<std::string, Expected> kUpstreamDefaults = {
 const std::map<std::string, Expected> kExtensionDefaults = {
     {"transfer workers", {true, "0"}},   {"spare workers", {true, "-1"}},
     {"handshake timeout", {true, "60"}}, {"daemon max connections", {true, "4096"}},
+    {"plain listener", {true, "yes"}},
     {"tls port", {true, "0"}},           {"tls address", {true, ""}},
     {"tls cert file", {true, ""}},       {"tls key file", {true, ""}},
     {"tls ca file", {true, ""}},         {"tls verify client", {true, "no"}},
@@ -165,6 +166,30 @@ TEST(ConfigParams, Booleans)
     EXPECT_EQ(parse_bool3("yes"), Bool3::True);
     EXPECT_EQ(parse_bool3("0"), Bool3::False);
     EXPECT_EQ(parse_bool3("maybe"), std::nullopt);
+}
+
+// Verifies that "plain listener" is a global extension that takes upstream's boolean
+// spellings and refuses anything else, leaving the value as it was.
+TEST(ConfigParams, PlainListener)
+{
+    const ParamInfo* p = find_param("Plain Listener");
+    ASSERT_NE(p, nullptr);
+    EXPECT_EQ(p->label, "plain listener");
+    EXPECT_TRUE(p->global);
+    EXPECT_TRUE(p->extension);
+    EXPECT_EQ(p->type, ParamType::Bool);
+    GlobalSettings g;
+    ModuleSettings m;
+    EXPECT_TRUE(g.plain_listener);
+    EXPECT_FALSE(apply_param(*p, "no", g, m));
+    EXPECT_FALSE(g.plain_listener);
+    EXPECT_EQ(format_param(*p, g, m), "no");
+    auto err = apply_param(*p, "off", g, m);
+    ASSERT_TRUE(err);
+    EXPECT_EQ(*err, "\"plain listener\" expects a boolean (yes/no), got \"off\"");
+    EXPECT_FALSE(g.plain_listener);
+    EXPECT_FALSE(apply_param(*p, "True", g, m));
+    EXPECT_TRUE(g.plain_listener);
 }
 
 // Verifies that bad booleans are reported with the parameter name and leave the value.

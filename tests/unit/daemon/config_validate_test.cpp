@@ -210,6 +210,32 @@ TEST(ConfigValidate, TlsSettings)
                 IsEmpty());
 }
 
+// Verifies that "plain listener = no" is a problem, at its own line, only when no TLS
+// listener is configured (no "tls cert file"), and that listener_problem() says the same.
+TEST(ConfigValidate, PlainListenerNeedsTls)
+{
+    const std::string expected = "/etc/rsyncd.conf:2: \"plain listener\" is off but \"tls cert "
+                                 "file\" is not set, so there is no port to listen on";
+    auto l = check("port = 8873\nplain listener = no\n[a]\npath = /srv/a\n");
+    EXPECT_THAT(l.problems, ElementsAre(expected));
+    auto direct = listener_problem(l.result.config->globals());
+    ASSERT_TRUE(direct);
+    EXPECT_EQ("/etc/rsyncd.conf:2: " + *direct, expected);
+    // A key without a certificate opens no TLS port either.
+    EXPECT_THAT(check("tls key file = /k\nplain listener = no\n").problems,
+                ElementsAre(HasSubstr(":1: \"tls key file\" is set but"),
+                            HasSubstr(":2: \"plain listener\" is off")));
+    EXPECT_THAT(check("plain listener = no\ntls cert file = /c\ntls key file = /k\n").problems,
+                IsEmpty());
+    EXPECT_THAT(check("plain listener = yes\n").problems, IsEmpty());
+    GlobalSettings g;
+    EXPECT_EQ(listener_problem(g), std::nullopt);
+    g.plain_listener = false;
+    EXPECT_TRUE(listener_problem(g));
+    g.tls_cert_file = "/c";
+    EXPECT_EQ(listener_problem(g), std::nullopt);
+}
+
 // Verifies that proxy protocol without trusted hosts is an error (nothing could connect).
 TEST(ConfigValidate, ProxyProtocolWithoutHosts)
 {
