@@ -172,6 +172,8 @@ PushResult PushEngine::run(const WireFilterParams& wire)
         s_.report.emit(m.level == FilterMessage::Level::Error ? LogCode::Error : LogCode::Info, m.text);
     // Upstream flist.c:recv_file_list logs this for the daemon (FLOG).
     s_.report.emit(LogCode::Log, "receiving file list\n");
+    lists.set_id_maps(opt_.usermap, opt_.groupmap,
+                      [this](const std::string& text) { s_.report.emit(LogCode::Error, text); });
     receiver.read_file_lists();
     shared.dest = get_local_name(lists);
     // Upstream get_local_name chdirs into the destination: from now on the module's rules
@@ -182,6 +184,8 @@ PushResult PushEngine::run(const WireFilterParams& wire)
 
     Generator generator(shared, conn, s_.report);
     conn.flush();
+    if (s_.on_receiver_start)
+        s_.on_receiver_start();
     conn.split_directions();
     // Upstream's generator sends its messages ("deleting ..." among them) ahead of the
     // requests it has buffered; the client's output order depends on it.

@@ -43,6 +43,9 @@ public:
         std::function<void(const PushLogItem&)> log_item{};
         /// The daemon-log line of a deletion (may be empty).
         std::function<void(std::string_view name, std::uint32_t mode)> log_delete{};
+        /// Called where upstream main.c:do_recv forks its receiver (may be empty): errors
+        /// before it end the way a process that is not yet am_receiver ends them.
+        std::function<void()> on_receiver_start{};
     };
 
     PushEngine(const ReceiverOptions& options, Services services);

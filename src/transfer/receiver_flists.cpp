@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <vector>
 
 namespace ocr::transfer {
@@ -29,13 +30,85 @@ bool in_my_groups(gid_t gid)
     return got > 0 && std::find(groups.begin(), groups.begin() + got, gid) != groups.begin() + got;
 }
 
+// getpwnam_r / getgrnam_r with a buffer that grows while the entry does not fit. Inside
+// a chroot this is the module's own etc/passwd and etc/group, as for upstream.
+template <typename Entry, typename Lookup, typename Id>
+std::optional<std::uint32_t> id_of_name(const std::string& name, Lookup lookup, Id Entry::*id_field)
+{
+    std::vector<char> buf(1024);
+    for (;;) {
+        Entry entry{};
+        Entry* found = nullptr;
+        const int rc = lookup(name.c_str(), &entry, buf.data(), buf.size(), &found);
+        if (rc == ERANGE && buf.size() < (1u << 20)) {
+            buf.resize(buf.size() * 4);
+            continue;
+        }
+        if (rc != 0 || !found)
+            return std::nullopt;
+        return static_cast<std::uint32_t>(found->*id_field);
+    }
+}
+
+std::optional<std::uint32_t> local_user(const std::string& name)
+{
+    return id_of_name<passwd>(name, [](const char* n, passwd* e, char* b, std::size_t len, passwd** r) {
+        return ::getpwnam_r(n, e, b, len, r);
+    }, &passwd::pw_uid);
+}
+
+std::optional<std::uint32_t> local_group(const std::string& name)
+{
+    return id_of_name<group>(name, [](const char* n, group* e, char* b, std::size_t len, group** r) {
+        return ::getgrnam_r(n, e, b, len, r);
+    }, &group::gr_gid);
+}
+
+// Upstream flist.c:recv_file_list runs parse_name_map for each map it got.
+std::optional<IdMap> parse_map(const std::optional<std::string>& spec, IdKind kind,
+                               const std::function<void(const std::string&)>& report)
+{
+    if (!spec)
+        return std::nullopt;
+    IdMapParse parsed = IdMap::parse(*spec, kind, kind == IdKind::User ? IdNameLookup(local_user)
+                                                                       : IdNameLookup(local_group));
+    for (const std::string& m : parsed.messages)
+        if (report)
+            report(m + "\n");
+    if (parsed.failure)
+        throw protocol::ProtocolError(protocol::ExitCode::Syntax, parsed.failure->message,
+                                      protocol::UpstreamSite{"uidlist.c", parsed.failure->upstream_line});
+    return std::move(parsed.map);
+}
+
 } // namespace
 
 ReceiverFileLists::ReceiverFileLists(const protocol::FlistOptions& opts, protocol::FlistDecoder::NameFilter filter,
                                      bool numeric_ids)
     : decoder_(opts, "Receiver", std::move(filter)), numeric_ids_(numeric_ids), preserve_uid_(opts.preserve_uid),
-      preserve_gid_(opts.preserve_gid)
+      preserve_gid_(opts.preserve_gid), xmit_id0_names_(opts.xmit_id0_names)
 {
+}
+
+void ReceiverFileLists::set_id_maps(const std::optional<std::string>& usermap,
+                                    const std::optional<std::string>& groupmap,
+                                    const std::function<void(const std::string&)>& report)
+{
+    // Parsed outside the lock: the lookups may be slow, and no other thread runs yet.
+    std::optional<IdMap> users = parse_map(usermap, IdKind::User, report);
+    std::optional<IdMap> groups = parse_map(groupmap, IdKind::Group, report);
+    std::lock_guard<std::mutex> lock(mutex_);
+    usermap_ = std::move(users);
+    groupmap_ = std::move(groups);
+    // Upstream uidlist.c:parse_name_map: a sender that will not name id 0 is taken to
+    // call it "root" (unless names are ignored), so a map can match it by that name.
+    const std::string_view root_name = numeric_ids_ ? std::string_view() : std::string_view("root");
+    if (!xmit_id0_names_) {
+        if (usermap_)
+            uids_[0] = resolve_uid(0, root_name);
+        if (groupmap_)
+            gids_[0] = resolve_gid(0, root_name);
+    }
 }
 
 void ReceiverFileLists::read_first(protocol::ByteSource& in)
@@ -161,30 +234,45 @@ std::int32_t ReceiverFileLists::last_ndx() const
     return l.ndx_start + static_cast<std::int32_t>(l.entries.size()) - 1;
 }
 
+std::uint32_t ReceiverFileLists::resolve_uid(std::uint32_t id, std::string_view name) const
+{
+    return resolve_received_id(usermap_ ? &*usermap_ : nullptr, id, name, local_user);
+}
+
+std::uint32_t ReceiverFileLists::resolve_gid(std::uint32_t id, std::string_view name) const
+{
+    return resolve_received_id(groupmap_ ? &*groupmap_ : nullptr, id, name, local_group);
+}
+
+// Upstream uidlist.c:recv_user_name: a name from the sender decides its id's mapping.
+// A module with "numeric ids" (or --numeric-ids) throws the name away first.
 void ReceiverFileLists::map_user(std::uint32_t id, const std::string& name)
 {
-    if (!preserve_uid_ || numeric_ids_ || id == 0 || name.empty())
+    if (!preserve_uid_)
         return;
-    // Upstream uidlist.c:match_uid via recv_add_uid: the local user of that name.
-    if (const struct passwd* pw = ::getpwnam(name.c_str()))
-        uids_[id] = pw->pw_uid;
+    uids_[id] = resolve_uid(id, numeric_ids_ ? std::string_view() : std::string_view(name));
 }
 
 void ReceiverFileLists::map_group(std::uint32_t id, const std::string& name)
 {
-    if (!preserve_gid_ || numeric_ids_ || name.empty())
+    if (!preserve_gid_)
         return;
-    if (id == 0)
-        return;
-    if (const struct group* gr = ::getgrnam(name.c_str()))
-        gids_[id] = static_cast<std::uint32_t>(gr->gr_gid);
+    gids_[id] = resolve_gid(id, numeric_ids_ ? std::string_view() : std::string_view(name));
 }
 
 std::uint32_t ReceiverFileLists::local_uid(std::uint32_t id) const
 {
     std::lock_guard<std::mutex> lock(mutex_);
+    // Upstream uidlist.c:recv_id_list / flist.c:recv_file_entry: with numeric ids only a
+    // usermap changes owners.
+    if (numeric_ids_ && !usermap_)
+        return id;
     const auto it = uids_.find(id);
-    return it == uids_.end() ? id : it->second;
+    if (it != uids_.end())
+        return it->second;
+    const std::uint32_t local = resolve_uid(id, {});
+    uids_.emplace(id, local);
+    return local;
 }
 
 std::optional<std::uint32_t> ReceiverFileLists::local_gid(std::uint32_t id) const
@@ -192,9 +280,15 @@ std::optional<std::uint32_t> ReceiverFileLists::local_gid(std::uint32_t id) cons
     std::uint32_t gid = id;
     {
         std::lock_guard<std::mutex> lock(mutex_);
-        const auto it = gids_.find(id);
-        if (it != gids_.end() && it->second)
-            gid = *it->second;
+        if (!numeric_ids_ || groupmap_) {
+            const auto it = gids_.find(id);
+            if (it != gids_.end()) {
+                gid = it->second;
+            } else {
+                gid = resolve_gid(id, {});
+                gids_.emplace(id, gid);
+            }
+        }
     }
     if (::geteuid() != 0 && !in_my_groups(static_cast<gid_t>(gid)))
         return std::nullopt;

@@ -7,14 +7,17 @@
 #include "protocol/byte_stream.hpp"
 #include "protocol/flist_decoder.hpp"
 #include "protocol/ndx.hpp"
+#include "transfer/id_map.hpp"
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace ocr::transfer {
@@ -36,6 +39,18 @@ public:
     /// @param numeric_ids ids are kept as numbers (no name matching).
     ReceiverFileLists(const protocol::FlistOptions& opts, protocol::FlistDecoder::NameFilter filter,
                       bool numeric_ids);
+
+    /// @brief Takes the client's --usermap/--groupmap (--chown arrives as these) as upstream
+    ///        flist.c:recv_file_list parses them, before the first list: each unknown
+    ///        local name goes to @p report as an FERROR line (with its newline).
+    ///        Call at most once, before read_first().
+    /// @param usermap the --usermap value, if any.
+    /// @param groupmap the --groupmap value, if any.
+    /// @param report receives upstream's non-fatal messages, in its order.
+    /// @throw ProtocolError(Syntax) with upstream's text and uidlist.c site for a
+    ///        malformed map (after reporting the messages that came before it).
+    void set_id_maps(const std::optional<std::string>& usermap, const std::optional<std::string>& groupmap,
+                     const std::function<void(const std::string&)>& report);
 
     /// @brief Reads the first list (with its id lists when not incremental).
     /// @throw ProtocolError as FlistDecoder does.
@@ -64,8 +79,13 @@ public:
     /// @brief The last index of the newest list (for upstream's "(-1 - N)" error range).
     [[nodiscard]] std::int32_t last_ndx() const;
 
-    /// @brief The local uid / gid for the sender's @p id (names matched unless numeric).
+    /// @brief The local uid for the sender's @p id (upstream uidlist.c:match_uid): the
+    ///        usermap's choice, else the local id of the sender's name for it (unless ids
+    ///        are numeric), else @p id.
     [[nodiscard]] std::uint32_t local_uid(std::uint32_t id) const;
+    /// @brief The local gid for the sender's @p id (upstream match_gid), chosen like
+    ///        local_uid(); nullopt when a non-root receiver is not a member of that group
+    ///        (upstream FLAG_SKIP_GROUP: the group is left alone).
     [[nodiscard]] std::optional<std::uint32_t> local_gid(std::uint32_t id) const;
 
     /// @brief I/O error bits the sender reported in its lists.
@@ -77,20 +97,27 @@ private:
     void publish(protocol::DecodedList list);
     void map_user(std::uint32_t id, const std::string& name);
     void map_group(std::uint32_t id, const std::string& name);
+    [[nodiscard]] std::uint32_t resolve_uid(std::uint32_t id, std::string_view name) const;
+    [[nodiscard]] std::uint32_t resolve_gid(std::uint32_t id, std::string_view name) const;
 
     mutable std::mutex mutex_;
     protocol::FlistDecoder decoder_;
     bool numeric_ids_;
     bool preserve_uid_;
     bool preserve_gid_;
+    bool xmit_id0_names_;
+    std::optional<IdMap> usermap_;
+    std::optional<IdMap> groupmap_;
     std::vector<std::unique_ptr<protocol::DecodedList>> lists_;
     std::vector<ListPos> dirs_;
     bool eof_ = false;
     int io_error_ = 0;
     protocol::FlistStats stats_;
     std::int64_t total_ = 0;
-    std::map<std::uint32_t, std::uint32_t> uids_;
-    std::map<std::uint32_t, std::optional<std::uint32_t>> gids_;
+    // Sender id -> local id, decided once per id (upstream's uidlist/gidlist); ids that
+    // come without a name are added on first use.
+    mutable std::map<std::uint32_t, std::uint32_t> uids_;
+    mutable std::map<std::uint32_t, std::uint32_t> gids_;
 };
 
 } // namespace ocr::transfer

@@ -137,6 +137,8 @@ struct ReceiverOptions {
     bool munge_symlinks = false;               ///< the module munges symlinks
     int am_root = 0;                           ///< 1 root, 0 not, -1 fake super
     bool numeric_ids = false;
+    std::optional<std::string> usermap;        ///< --usermap (--chown=USER arrives as "*:USER")
+    std::optional<std::string> groupmap;       ///< --groupmap (--chown=:GROUP as "*:GROUP")
     std::uint32_t umask = 022;                 ///< upstream orig_umask
 
     // Deletion.

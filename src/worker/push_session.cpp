@@ -148,6 +148,8 @@ transfer::ReceiverOptions receiver_options(const daemon::ServerOptions& o, const
     r.munge_symlinks = ctx.confined.munge_symlinks;
     r.am_root = o.am_root < 0 ? -1 : (::geteuid() == 0 ? 1 : 0);
     r.numeric_ids = o.numeric_ids != 0;
+    r.usermap = o.usermap;
+    r.groupmap = o.groupmap;
     const mode_t um = ::umask(0);
     ::umask(um);
     r.umask = um;
@@ -332,6 +334,7 @@ int run_push(const PushContext& ctx, daemon::ServerOptions& options, UniqueFd cl
         ctx.defaults.log_file_format, ctx.module.transfer_logging, ctx.module.log_format);
     transfer::ReceiverOptions ropt = receiver_options(options, started, ctx, log_format);
     PushTransferLog tlog(ctx, options, started, log_format);
+    bool receiver_started = false;
 
     try {
         transfer::load_module_filters(filters, transfer::ModuleFilterConfig{ctx.module.filter, ctx.module.include_from,
@@ -350,7 +353,8 @@ int run_push(const PushContext& ctx, daemon::ServerOptions& options, UniqueFd cl
                                                 chmod.all.empty() ? nullptr : &chmod.all,
                                                 chmod.module_only.empty() ? nullptr : &chmod.module_only,
                                                 {},
-                                                {}};
+                                                {},
+                                                [&receiver_started] { receiver_started = true; }};
         if (log_format.logs_items()) {
             std::string dir = ropt.dest_path;
             while (!dir.empty() && dir.back() == '/')
@@ -383,6 +387,17 @@ int run_push(const PushContext& ctx, daemon::ServerOptions& options, UniqueFd cl
         std::string message = e.what();
         if (!message.empty() && message.back() != '\n')
             message += '\n';
+        if (!receiver_started && protocol < 31) {
+            // Upstream cleanup.c:_exit_cleanup before do_recv has forked: the process is
+            // not am_receiver, so below protocol 31 it sends no MSG_ERROR_EXIT and does not
+            // wait for the client; it flushes its messages, sleeps 100 ms and closes (the
+            // client's unread list makes that a reset, which the client reports as exit
+            // 10). exit_exchange ends a shut-down receiver exactly that way.
+            ending.shutting_down = true;
+            const int rc = end_with_fatal_error(ending, message, code, site);
+            conn.reset_on_close_if_unread();
+            return rc;
+        }
         return end_with_fatal_error(ending, message, code, site);
     } catch (const std::bad_alloc&) {
         return end_with_fatal_error(ending, "ERROR: out of memory in the receiver\n",
