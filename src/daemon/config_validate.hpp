@@ -52,8 +52,9 @@ public:
 /// "secrets file"; a secrets file that cannot be read, is other-accessible while
 /// "strict modes" is on, or is not root-owned when running as root; an unreadable
 /// "motd file"; "spare workers" above "transfer workers"; a TLS key without a certificate
-/// or vice versa; "plain listener = no" without a TLS listener (see listener_problem()); "tls verify client" without "tls ca file"; "tls user from" without
-/// client verification; "proxy protocol" without "proxy protocol hosts" (a warning); a
+/// or vice versa; "plain listener = no" without a TLS listener (see listener_problem());
+/// "tls verify client" without "tls ca file"; "tls user from" without client
+/// verification; "proxy protocol" without "proxy protocol hosts" (a warning); a
 /// numeric "syslog facility" that is no facility; an "auth digest" that is not sha512,
 /// sha256, sha1, md5 or md4.
 /// @param config the loaded configuration (its bundle holds the secrets and motd reads).
