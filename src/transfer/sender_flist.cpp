@@ -507,7 +507,8 @@ void SenderFileLists::clear_local_filter_dirs()
     }
 }
 
-void SenderFileLists::send_implied_dirs(const std::string& fname, std::size_t limit, Flags flags, NameType type)
+void SenderFileLists::send_implied_dirs(const std::string& fname, std::size_t start, std::size_t limit,
+                                        Flags flags, NameType type)
 {
     // Upstream flist.c:send_implied_dirs: the parents of a -R path, unfiltered, sent so
     // the receiver gets their attributes; with incremental recursion the rest of the path
@@ -517,11 +518,11 @@ void SenderFileLists::send_implied_dirs(const std::string& fname, std::size_t li
     flags.content_dir = false;
     const std::string head = fname.substr(0, limit);
     bool need_new = true;
-    std::size_t start = 0;
     if (opt_.flist.inc_recurse) {
         need_new = !(lastpath_dir_ >= 0 && lastpath_pathname_ == cur_pathname_ && lastpath_ == head);
     } else {
         // Skip the leading directories we have in common with the last path.
+        start = 0;
         std::size_t i = 0;
         int depth = 0;
         for (;; ++i) {
@@ -542,6 +543,10 @@ void SenderFileLists::send_implied_dirs(const std::string& fname, std::size_t li
     if (need_new) {
         // Implied directories are not filtered by the client's rules (the module's still
         // apply), and are followed through symlinks (upstream sets copy_links, xfer_dirs).
+        // Only the parents after @p start go out: for a name from a directory's relnames
+        // the directory itself is already in the client's lists, and sending it again
+        // inside its own sub-list makes a 3.1+ client abort ("invalid path from sender").
+        // Upstream: flist.c:send1extra passes the start of the relative part.
         force_copy_links_ = force_xfer_dirs_ = true;
         for (std::size_t slash = head.find('/', start + 1); slash != std::string::npos;
              slash = head.find('/', slash + 1)) {
@@ -788,14 +793,14 @@ void SenderFileLists::process_argument(std::string fbuf, Flags flags, bool& impl
                 if (next != std::string::npos)
                     limit = next;
             }
-            send_implied_dirs(fn, limit, flags, missing ? NameType::Missing : type);
+            send_implied_dirs(fn, 0, limit, flags, missing ? NameType::Missing : type);
             if (!dot_first || next != std::string::npos)
                 return;
         }
     } else if (opt_.implied_dirs && opt_.relative_paths) {
         const auto p = fn.rfind('/');
         if (p != std::string::npos && p != 0)
-            send_implied_dirs(fn, p, flags, NameType::Normal);
+            send_implied_dirs(fn, 0, p, flags, NameType::Normal);
     }
     if (opt_.one_file_system)
         filesystem_dev_ = st.st_dev;
@@ -987,7 +992,7 @@ void SenderFileLists::send1extra(std::int32_t dir_ndx)
         const std::string full = dirname + "/" + rel;
         const auto slash = full.find('/', dirname.size() + 1);
         if (slash != std::string::npos) {
-            send_implied_dirs(full, slash, flags, type);
+            send_implied_dirs(full, dirname.size() + 1, slash, flags, type);
             continue;
         }
         Flags top = flags;

@@ -128,7 +128,10 @@ private:
     std::optional<SentFile> make_file(const std::string& fname, const struct stat* stp, Flags flags, FilterLevel level);
     void send_directory(const std::string& dir, Flags flags);
     void send_if_directory(std::size_t index, Flags flags);
-    void send_implied_dirs(const std::string& fname, std::size_t limit, Flags flags, NameType type);
+    /// @param start Where the names to send begin in @p fname: 0 for a source argument,
+    ///        the relative part for a name waiting in a directory's relnames.
+    void send_implied_dirs(const std::string& fname, std::size_t start, std::size_t limit, Flags flags,
+                           NameType type);
     void send1extra(std::int32_t dir_ndx);
     void process_argument(std::string fbuf, Flags flags, bool& implied_dot_dir_pending);
     void finish_list(bool first);

@@ -311,6 +311,15 @@ public:
         throw std::runtime_error("no entry " + name);
     }
     [[nodiscard]] std::size_t list_count() const { return lists_.size(); }
+    // Every name received, list by list, in each list's order.
+    [[nodiscard]] std::vector<std::string> all_names() const
+    {
+        std::vector<std::string> names;
+        for (const auto& l : lists_)
+            for (const auto& e : l.entries)
+                names.push_back(e.name);
+        return names;
+    }
 
     std::int32_t read_ndx() { return ndx_in_.get(*in_); }
     std::uint16_t read_u16() { return protocol::get_u16(*in_); }
@@ -613,6 +622,37 @@ TEST(Sender, MissingArgumentIsPartialTransfer)
     EXPECT_TRUE(c.in().texts(MsgCode::IoError).empty());
     ASSERT_TRUE(c.run().result) << c.run().error_text;
     EXPECT_EQ(c.run().result->exit_code, 23);
+}
+
+// Verifies that with -R and incremental recursion a source two directories deep sends each
+// implied directory once, and the deeper one inside its parent's sub-list: a 3.1+ client
+// aborts ("invalid path from sender") on a sub-list entry outside its directory, as the
+// decoder does here (upstream: flist.c:send1extra starts after the directory's own name).
+TEST(Sender, RelativeDeepSourceSendsImpliedDirsOnce)
+{
+    Tree tree;
+    SenderOptions opt = options_for(32);
+    opt.relative_paths = true;
+    opt.flist.relative_paths = true;
+    opt.paths = {"sub/deeper/d.txt", "a.txt"};
+    Client c(tree, opt);
+    c.send_empty_filter_list();
+    ASSERT_NO_THROW(c.read_file_lists());
+    std::vector<std::string> names = c.all_names();
+    std::sort(names.begin(), names.end());
+    EXPECT_EQ(names, (std::vector<std::string>{"a.txt", "sub", "sub/deeper", "sub/deeper/d.txt"}));
+    // ".", then the sub-lists of "sub" and "sub/deeper".
+    EXPECT_EQ(c.list_count(), 3u);
+    c.send_all_dones();
+    for (std::size_t i = 0; i < c.list_count() - 1 + 3; ++i)
+        EXPECT_EQ(c.read_ndx(), protocol::kNdxDone);
+    c.read_stats();
+    c.send_goodbye();
+    EXPECT_EQ(c.read_ndx(), protocol::kNdxDone);
+    c.finish_sender();
+    EXPECT_TRUE(c.in().drain_to_eof());
+    ASSERT_TRUE(c.run().result) << c.run().error_text;
+    EXPECT_EQ(c.run().result->exit_code, 0);
 }
 
 // Verifies that below protocol 30 a vanished file is only reported (no MSG_NO_SEND exists)
