@@ -197,19 +197,32 @@ void Connection::write_all(std::span<const std::byte> data)
 
 void Connection::send_message(protocol::MsgCode code, std::string_view payload)
 {
-    if (messages_ahead_ && mux_out_) {
-        std::string frame = protocol::encode_frame_header(code, payload.size());
-        frame.append(payload);
-        out_.insert(committed_, frame);
-        if (open_frame_ != kNoFrame)
-            open_frame_ += frame.size();
-        committed_ += frame.size();
+    if (messages_ahead_) {
+        send_message_ahead(code, payload);
         return;
     }
     close_data_frame();
     out_ += protocol::encode_frame_header(code, payload.size());
     out_.append(payload);
     committed_ = out_.size();
+}
+
+void Connection::send_message_ahead(protocol::MsgCode code, std::string_view payload)
+{
+    if (!mux_out_) {
+        // Unframed output has no room for messages: keep the order (as before).
+        close_data_frame();
+        out_ += protocol::encode_frame_header(code, payload.size());
+        out_.append(payload);
+        committed_ = out_.size();
+        return;
+    }
+    std::string frame = protocol::encode_frame_header(code, payload.size());
+    frame.append(payload);
+    out_.insert(committed_, frame);
+    if (open_frame_ != kNoFrame)
+        open_frame_ += frame.size();
+    committed_ += frame.size();
 }
 
 void Connection::flush()

@@ -87,6 +87,12 @@ public:
     ///        push relies on it for the order of "deleting" lines among the client's own
     ///        output.
     void set_messages_ahead(bool on) noexcept { messages_ahead_ = on; }
+    /// @brief Whether messages currently go ahead of uncommitted data.
+    [[nodiscard]] bool messages_ahead() const noexcept { return messages_ahead_; }
+    /// @brief Queues one message ahead of data written but not yet committed for sending,
+    ///        whatever set_messages_ahead() says: what upstream's send_msg does for every
+    ///        message (io.c:perform_io writes the message buffer first).
+    void send_message_ahead(protocol::MsgCode code, std::string_view payload);
 
     /// @brief Sends an empty MSG_DATA if nothing was written for half the I/O timeout
     ///        (upstream maybe_send_keepalive); call while busy without I/O.

@@ -196,7 +196,7 @@ std::string SenderFileLists::full_fname_in(const std::string& base, const std::s
 
 void SenderFileLists::flush_out()
 {
-    if (!out_.empty()) {
+    if (!out_.empty() && !hold_out_) {
         s_.conn.write(out_);
         out_.clear();
     }
@@ -893,12 +893,14 @@ void SenderFileLists::finish_list(bool first)
     if (first && !opt_.flist.inc_recurse)
         encoder_.put_first_list_trailer(out_, opt_.ignore_errors ? 0 : io_error);
     flush_out();
-    if (send_error && !carried && opt_.flist.protocol >= 30) {
-        // A 3.0.0-3.0.6 client has no safe file-list trailer: upstream sends the bits apart.
-        std::string payload;
-        for (int i = 0; i < 4; ++i)
-            payload.push_back(static_cast<char>((io_error >> (8 * i)) & 0xFF));
-        s_.conn.send_message(protocol::MsgCode::IoError, payload);
+    if (first && send_error && !carried && opt_.flist.protocol >= 30) {
+        // A 3.0.0-3.0.6 client has no safe file-list trailer: upstream sends the bits apart
+        // (flist.c:send_file_list); a sub-list's go out once its batch is done (below).
+        // Upstream's send_msg puts it ahead of list data not yet flushed, so the client
+        // meets it while still reading the first list, before it forks its generator, whose
+        // --delete then says "IO error encountered -- skipping file deletion". Queued
+        // behind the list (and the id lists) it reaches the generator after it deleted.
+        send_io_error_message(io_error, true);
     }
     // Sort as the client will, so that indexes agree.
     std::vector<FileEntry> entries;
@@ -1017,14 +1019,35 @@ void SenderFileLists::send_extra_lists(int at_least)
         return;
     if (at_least < 0)
         at_least = static_cast<int>(file_total_ - file_old_total_ + 1);
+    // Upstream save_io_error: once per batch, so every list after a failure in this batch
+    // carries the error too.
+    io_error_at_list_start_ = s_.report.io_error();
+    // The batch's bytes stay in out_ until it is done, and messages said meanwhile (a
+    // directory that cannot be read, the batch's io_error) go ahead of output not yet
+    // committed, as upstream's send_msg does: ahead of the batch, and ahead of a first
+    // list still waiting in the connection's buffer (upstream's send_files builds its
+    // first batch before its first flush).
+    struct HoldOut {
+        bool& flag;
+        Connection& conn;
+        bool was_ahead;
+        HoldOut(bool& f, Connection& c) : flag(f), conn(c), was_ahead(c.messages_ahead())
+        {
+            flag = true;
+            conn.set_messages_ahead(true);
+        }
+        ~HoldOut()
+        {
+            flag = false;
+            conn.set_messages_ahead(was_ahead);
+        }
+        HoldOut(const HoldOut&) = delete;
+        HoldOut& operator=(const HoldOut&) = delete;
+    };
+    std::optional<HoldOut> hold(std::in_place, hold_out_, s_.conn);
     while (file_total_ - file_old_total_ < at_least) {
         const std::int32_t dir_ndx = send_dir_ndx_;
-        io_error_at_list_start_ = s_.report.io_error();
-        {
-            std::string out;
-            s_.ndx_out.put(out, protocol::flist_header_ndx(dir_ndx));
-            s_.conn.write(out);
-        }
+        s_.ndx_out.put(out_, protocol::flist_header_ndx(dir_ndx));
         building_ = FileList{};
         building_->start = encoder_.begin_list();
         building_->parent_dir = dir_ndx;
@@ -1050,9 +1073,7 @@ void SenderFileLists::send_extra_lists(int at_least)
             while (dirs_[static_cast<std::size_t>(n)].next_sibling < 0) {
                 const std::int32_t up = dirs_[static_cast<std::size_t>(n)].parent;
                 if (up < 0) {
-                    std::string out;
-                    s_.ndx_out.put(out, protocol::kNdxFlistEof);
-                    s_.conn.write(out);
+                    s_.ndx_out.put(out_, protocol::kNdxFlistEof);
                     eof_ = true;
                     clear_local_filter_dirs();
                     goto finish;
@@ -1064,13 +1085,28 @@ void SenderFileLists::send_extra_lists(int at_least)
         }
     }
 finish:
-    if (s_.report.io_error() != io_error_at_list_start_ && opt_.flist.protocol == 30 && !opt_.ignore_errors) {
-        std::string payload;
-        const int e = s_.report.io_error();
-        for (int i = 0; i < 4; ++i)
-            payload.push_back(static_cast<char>((e >> (8 * i)) & 0xFF));
+    // Upstream flist.c:send_extra_file_list tells a protocol-30 client apart too, safe
+    // trailer or not, when anything in this batch of lists failed. Its send_msg goes ahead
+    // of the batch's unflushed lists, so a 3.0.x client's generator knows of the error
+    // before it reaches the failed directory's list, and skips deleting there ("IO error
+    // encountered -- skipping file deletion") instead of emptying it. Ahead of the held
+    // batch, never inside one of its lists: that client's receiver hands sub-lists on to
+    // its generator as raw bytes, with a message met inside one passed on inside it.
+    if (s_.report.io_error() != io_error_at_list_start_ && opt_.flist.protocol == 30 && !opt_.ignore_errors)
+        send_io_error_message(s_.report.io_error(), true);
+    hold.reset();
+    flush_out();
+}
+
+void SenderFileLists::send_io_error_message(int io_error, bool ahead)
+{
+    std::string payload;
+    for (int i = 0; i < 4; ++i)
+        payload.push_back(static_cast<char>((io_error >> (8 * i)) & 0xFF));
+    if (ahead)
+        s_.conn.send_message_ahead(protocol::MsgCode::IoError, payload);
+    else
         s_.conn.send_message(protocol::MsgCode::IoError, payload);
-    }
 }
 
 SentFile* SenderFileLists::find(std::int32_t ndx)

@@ -135,6 +135,7 @@ private:
     void send1extra(std::int32_t dir_ndx);
     void process_argument(std::string fbuf, Flags flags, bool& implied_dot_dir_pending);
     void finish_list(bool first);
+    void send_io_error_message(int io_error, bool ahead);
     void add_dirs_to_tree(std::int32_t parent, FileList& list);
     void change_pathname(const std::string& dir);
     void change_local_filter_dir(const std::string& dir, int depth);
@@ -174,7 +175,8 @@ private:
     std::int64_t file_total_ = 0;
     std::int64_t file_old_total_ = 0;
     std::vector<bool> filter_depths_;   ///< which depths pushed a local filter dir
-    int io_error_at_list_start_ = 0;
+    bool hold_out_ = false; ///< a batch of sub-lists is being built: out_ is not flushed
+    int io_error_at_list_start_ = 0; ///< io_error when the current batch of sub-lists began
 
     // While sending implied directories upstream turns on copy_links and xfer_dirs.
     bool force_copy_links_ = false;

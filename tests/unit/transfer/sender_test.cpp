@@ -279,7 +279,12 @@ public:
 
     void read_file_lists()
     {
-        lists_.push_back(decoder_.read_first_list(*in_));
+        read_first_list();
+        read_sub_lists();
+    }
+    void read_first_list() { lists_.push_back(decoder_.read_first_list(*in_)); }
+    void read_sub_lists()
+    {
         if (!opt_.flist.inc_recurse)
             return;
         for (;;) {
@@ -653,6 +658,62 @@ TEST(Sender, RelativeDeepSourceSendsImpliedDirsOnce)
     EXPECT_TRUE(c.in().drain_to_eof());
     ASSERT_TRUE(c.run().result) << c.run().error_text;
     EXPECT_EQ(c.run().result->exit_code, 0);
+}
+
+// Ends a session whose lists were all read and nothing requested; returns the exit code.
+int finish_without_requests(Client& c)
+{
+    c.send_all_dones();
+    for (std::size_t i = 0; i < c.list_count() - 1 + 3; ++i)
+        EXPECT_EQ(c.read_ndx(), protocol::kNdxDone);
+    c.read_stats();
+    c.send_goodbye();
+    c.finish_sender();
+    EXPECT_TRUE(c.in().drain_to_eof());
+    EXPECT_TRUE(c.run().result) << c.run().error_text;
+    return c.run().result ? c.run().result->exit_code : -1;
+}
+
+// Verifies that for a protocol-30 client without the safe list trailer (3.0.0-3.0.6) and
+// without incremental recursion, MSG_IO_ERROR arrives before the end of the file list, as
+// upstream's send_msg puts it ahead of unflushed data: that client reads it before forking
+// its generator, whose --delete then skips deleting instead of emptying directories.
+TEST(Sender, IoErrorOvertakesFirstListForOldClient)
+{
+    Tree tree;
+    std::filesystem::create_symlink("nowhere", tree.root() + "/dangling");
+    SenderOptions opt = options_for(30);
+    opt.flist.inc_recurse = false;
+    opt.flist.use_safe_inc_flist = false;
+    opt.links.copy_links = true;
+    Client c(tree, opt);
+    c.send_empty_filter_list();
+    c.read_first_list();
+    EXPECT_EQ(c.in().texts(MsgCode::IoError).size(), 1u);
+    EXPECT_EQ(finish_without_requests(c), 23);
+    EXPECT_EQ(c.in().texts(MsgCode::IoError), std::vector<std::string>{int32_le(1)});
+}
+
+// Verifies that with incremental recursion at protocol 30 the error of a sub-list built
+// before the first flush (upstream send_files' first batch) reaches the client ahead of
+// the first list, and so does the batch's MSG_IO_ERROR: a 3.0.x client then knows of it
+// before its generator deletes anything (upstream: flist.c:send_extra_file_list).
+TEST(Sender, SubListErrorOvertakesFirstListAtProtocol30)
+{
+    Tree tree;
+    std::filesystem::create_symlink("nowhere", tree.root() + "/sub/deeper/dangling");
+    SenderOptions opt = options_for(30);
+    opt.flist.use_safe_inc_flist = true; // 3.0.7+ sends "f"
+    opt.links.copy_links = true;
+    Client c(tree, opt);
+    c.send_empty_filter_list();
+    c.read_first_list();
+    EXPECT_EQ(c.in().texts(MsgCode::IoError).size(), 1u);
+    EXPECT_EQ(c.in().texts(MsgCode::ErrorXfer).size(), 1u);
+    c.read_sub_lists();
+    EXPECT_EQ(finish_without_requests(c), 23);
+    EXPECT_EQ(c.in().texts(MsgCode::ErrorXfer),
+              std::vector<std::string>{"symlink has no referent: \"sub/deeper/dangling\" (in mod)\n"});
 }
 
 // Verifies that below protocol 30 a vanished file is only reported (no MSG_NO_SEND exists)
