@@ -10,6 +10,8 @@
 #include "transfer/file_window.hpp"
 #include "transfer/itemize.hpp"
 #include "transfer/push_deletion.hpp"
+#include "transfer/sender_flist.hpp"
+#include "transfer/stat_xattr.hpp"
 
 #include <fcntl.h>
 #include <sys/sysmacros.h>
@@ -47,6 +49,65 @@ std::string random_suffix()
     for (char& c : s)
         c = kChars[rng() % (sizeof kChars - 1)];
     return s;
+}
+
+// The list name of a module-relative path (upstream names entries relative to the
+// destination directory in its messages).
+std::string list_name_of(const PushShared& s, const std::string& rel)
+{
+    if (s.dest.base.empty())
+        return rel.empty() ? std::string(".") : rel;
+    if (rel.size() > s.dest.base.size() && rel.compare(0, s.dest.base.size(), s.dest.base) == 0 &&
+        rel[s.dest.base.size()] == '/')
+        return rel.substr(s.dest.base.size() + 1);
+    return rel == s.dest.base ? std::string(".") : rel;
+}
+
+// Upstream link_stat -> x_lstat: under "fake super" an entry's user.rsync.%stat record says
+// what it is (a malformed one ends the transfer, one that cannot be read is reported).
+Errno stat_entry(const PushShared& s, Reporter& report, const std::string& rel, struct stat& st)
+{
+    if (s.attrs.am_root >= 0)
+        return s.stat_path(rel, st);
+    StatXattrLookup found;
+    const Errno err = s.writer.lstat_fake_super(rel, st, found);
+    if (err != 0)
+        return err;
+    if (found.result == StatXattrLookup::Result::Corrupt)
+        throw_corrupt_stat_xattr(s.full_fname(list_name_of(s, rel)), found.raw);
+    if (found.result == StatXattrLookup::Result::Failed)
+        report.syserr(LogCode::ErrorXfer, found.err,
+                      std::string("failed to read xattr ") + kStatXattrName + " for " +
+                          s.full_fname(list_name_of(s, rel)));
+    return 0;
+}
+
+// Upstream util1.c:make_path: every missing directory of @p dir (relative to @p base),
+// made with full permissions less the umask; an entry in the way that is not a
+// directory stops it.
+Errno make_missing_dirs(const ModuleWriter& writer, const std::string& base, std::string_view dir)
+{
+    std::string path = base;
+    std::size_t pos = 0;
+    while (pos < dir.size()) {
+        const auto slash = dir.find('/', pos);
+        const std::string_view part = dir.substr(pos, slash == std::string_view::npos ? std::string_view::npos : slash - pos);
+        pos = slash == std::string_view::npos ? dir.size() : slash + 1;
+        if (part.empty() || part == ".")
+            continue;
+        if (!path.empty())
+            path += '/';
+        path.append(part);
+        struct stat st{};
+        if (writer.lstat(path, st) == 0) {
+            if (!S_ISDIR(st.st_mode))
+                return ENOTDIR;
+            continue;
+        }
+        if (const Errno err = writer.mkdir(path, 0777); err != 0 && err != EEXIST)
+            return err;
+    }
+    return 0;
 }
 
 } // namespace
@@ -208,21 +269,43 @@ void Generator::run()
 
     if (o.flist.inc_recurse) {
         cur_ = 0;
+        // Upstream's generator reads the sub-lists its receiver forwards only when it has
+        // generated every list it read before, and that read flushes what it has written
+        // first (io.c:perform_io); one read takes in all the lists forwarded by then. The
+        // client's output order (its itemized lines against our messages) follows from
+        // that, so lists the receiver thread has published count only once taken in here.
+        std::size_t taken = visible_lists_;
         for (;;) {
             // Upstream generate_files: with -H, have a good part of the lists (half of
             // MIN_FILECNT_LOOKAHEAD entries) before generating, so that a group's members
             // in later lists are known when its earlier ones are reached.
-            if (o.flist.preserve_hard_links)
+            if (o.flist.preserve_hard_links && !flist_eof_ && s_.lists.total_entries() < kHardLinkLookahead) {
                 while (!flist_eof_ && s_.lists.total_entries() < kHardLinkLookahead)
                     wait_for_receiver();
+                taken = visible_lists_;
+            }
             generate_list(*cur_);
             for (;;) {
                 check_for_finished_files(true);
-                if (*cur_ + 1 < visible_lists_ || flist_eof_)
+                if (*cur_ + 1 < taken)
+                    break;
+                if (*cur_ + 1 < visible_lists_) {
+                    conn_.flush();
+                    // The lists of one burst from the sender are one read for upstream;
+                    // let the receiver thread finish publishing what has arrived.
+                    while (!flist_eof_)
+                        if (auto ev = s_.channel.take(std::chrono::milliseconds(5)))
+                            handle_event(*ev);
+                        else
+                            break;
+                    taken = visible_lists_;
+                    break;
+                }
+                if (flist_eof_)
                     break;
                 wait_for_receiver();
             }
-            if (*cur_ + 1 < visible_lists_) {
+            if (*cur_ + 1 < taken) {
                 ++*cur_;
                 continue;
             }
@@ -358,6 +441,10 @@ AttrOutcome Generator::set_attrs(const protocol::FileEntry& e, const std::string
 {
     AttrTarget t = s_.target_for(e, mode);
     t.dir_created = dir_created;
+    if (protocol::is_device(e.mode)) {
+        t.rdev_major = e.rdev_major;
+        t.rdev_minor = e.rdev_minor;
+    }
     const std::string name = s_.full_fname(e.name);
     auto on_error = [this](int err, const std::string& text) { report_.syserr(LogCode::ErrorXfer, err, text); };
     AttrOutcome out;
@@ -402,7 +489,7 @@ void Generator::itemize(const protocol::FileEntry& e, std::uint32_t mode, std::i
         c.dest_mode = st->st_mode;
         c.dest_size = st->st_size;
         c.mtime_differs = mtime_differs(*st, e, o.modify_window);
-        c.owner_differs = o.preserve_uid && o.am_root > 0 && s_.lists.local_uid(e.uid) != st->st_uid;
+        c.owner_differs = o.preserve_uid && o.am_root != 0 && s_.lists.local_uid(e.uid) != st->st_uid;
         if (o.preserve_gid) {
             const auto gid = s_.lists.local_gid(e.gid);
             c.group_differs = gid && *gid != st->st_gid;
@@ -415,8 +502,11 @@ void Generator::itemize(const protocol::FileEntry& e, std::uint32_t mode, std::i
     c.timeset_failed_flags = symlink_timeset_failed_flags(o.flist.protocol, true);
     c.preserve_perms = o.preserve_perms;
     c.preserve_executability = o.preserve_executability;
+    c.has_xname = !xname.empty();
     const std::uint32_t flags = compute_item_flags(c);
-    if (!item_is_reported(flags, o.info_name, o.stdout_format_has_i, false))
+    // Upstream: a hard link made to its leader ("=> NAME") is reported even when nothing
+    // else about the entry changed.
+    if (!item_is_reported(flags, o.info_name, o.stdout_format_has_i, c.has_xname))
         return;
     if (o.flist.protocol >= 29) {
         std::string out;
@@ -503,13 +593,29 @@ void Generator::recv_generator(const protocol::FileEntry& e, std::int32_t ndx, i
         const auto slash = e.name.rfind('/');
         const std::string_view dn = slash == std::string::npos ? std::string_view(".")
                                                                : std::string_view(e.name).substr(0, slash);
+        bool parent_dry_missing = false;
         if (dn != parent_dirname_) {
             if (!o.flist.inc_recurse && dn != "." && dn != prior_dir_name_)
                 check_parent_listed(e, dn);
             parent_dirname_.assign(dn);
+            // Upstream: with -R --no-implied-dirs a parent the sender did not list is made
+            // here (util1.c:make_path), or counts as missing in a dry run.
+            struct stat pst{};
+            if (o.relative_paths && !o.implied_dirs && e.mode != 0 &&
+                s_.stat_path(s_.local_path(dn), pst) != 0) {
+                if (o.dry_run) {
+                    parent_dry_missing = true;
+                    parent_dirname_.clear();
+                } else if (const Errno err = make_missing_dirs(s_.writer, s_.dest.base, dn); err != 0) {
+                    report_.syserr(LogCode::ErrorXfer, err,
+                                   "recv_generator: mkdir " + s_.full_fname(std::string(dn)) + " failed");
+                }
+            }
         }
-        stat_errno = s_.stat_path(rel, st);
-        statret = stat_errno == 0 ? 0 : -1;
+        if (!parent_dry_missing) {
+            stat_errno = stat_entry(s_, report_, rel, st);
+            statret = stat_errno == 0 ? 0 : -1;
+        }
     }
 
     if (o.ignore_non_existing && statret != 0 && stat_errno == ENOENT) {
@@ -531,13 +637,30 @@ void Generator::recv_generator(const protocol::FileEntry& e, std::int32_t ndx, i
         gen_dir(e, rel, ndx, is_dir, statret, st);
         return;
     }
-    if (statret != 0 && stat_errno != ENOENT && !protocol::is_regular(e.mode)) {
-    }
+    // Upstream generator.c:recv_generator asks hard_link_check about every non-directory
+    // member of a group but its leader, whatever its type: symlinks, devices and specials
+    // are linked to their group's leader like files.
+    if (const HardLinkState* h = hl_.find(ndx); h && !h->first && hard_link_check(e, ndx, rel, statret, st))
+        return;
     if (o.preserve_links && protocol::is_symlink(e.mode)) {
+        // Upstream generator.c:recv_generator: --safe-links drops a symlink whose target
+        // leaves the transfer, judged from where it would be made (a solo file's own
+        // destination name); the target is the sender's, before any munging.
+        if (o.safe_links) {
+            const std::string where =
+                s_.dest.solo_file ? std::string(list_name_of(s_, *s_.dest.solo_file)) : e.name;
+            if (unsafe_symlink(e.symlink_target, where)) {
+                if (o.info_name >= 1)
+                    report_.emit(LogCode::Info, "ignoring unsafe symlink \"" + e.name + "\" -> \"" +
+                                                    e.symlink_target + "\"\n");
+                return;
+            }
+        }
         gen_symlink(e, rel, ndx, statret, st);
         return;
     }
-    if ((o.am_root > 0 && o.preserve_devices && protocol::is_device(e.mode)) ||
+    // Upstream tests am_root, which "fake super" (-1) passes: its devices are stand-ins.
+    if ((o.am_root != 0 && o.preserve_devices && protocol::is_device(e.mode)) ||
         (o.preserve_specials && protocol::is_special(e.mode))) {
         gen_special(e, rel, ndx, statret, st);
         return;
@@ -548,8 +671,6 @@ void Generator::recv_generator(const protocol::FileEntry& e, std::int32_t ndx, i
         report_.syserr(LogCode::ErrorXfer, stat_errno, "recv_generator: failed to stat " + s_.full_fname(e.name));
         return;
     }
-    if (const HardLinkState* h = hl_.find(ndx); h && !h->first && hard_link_check(e, ndx, rel, statret, st))
-        return;
     gen_file(e, rel, ndx, statret, st, redo);
 }
 
@@ -655,12 +776,12 @@ void Generator::touch_up_dir(const protocol::FileEntry& e)
 {
     // Upstream generator.c:touch_up_dirs for one directory.
     const ReceiverOptions& o = s_.opt;
-    if (missing_dir_.count(&e))
+    if (missing_dir_.count(&e) || (!o.implied_dirs && e.implied_dir))
         return;
     const std::string rel = s_.local_path(e.name);
     std::uint32_t mode = s_.entry_mode(e);
     struct stat st{};
-    if (s_.stat_path(rel, st) != 0 || !S_ISDIR(st.st_mode))
+    if (stat_entry(s_, report_, rel, st) != 0 || !S_ISDIR(st.st_mode))
         return;
     if (!o.preserve_perms)
         mode = dest_mode(mode, st.st_mode, s_.default_perms(), true, o.preserve_executability);
@@ -678,10 +799,13 @@ void Generator::gen_symlink(const protocol::FileEntry& e, const std::string& rel
     const std::string target = s_.stored_target(e);
     const std::uint32_t mode = e.mode;
     if (statret == 0 && S_ISLNK(st.st_mode)) {
-        const auto now = s_.read_link(rel);
+        // Under "fake super" the symlink is a regular file holding its target.
+        const auto now = o.am_root < 0 ? s_.writer.read_fake_symlink(rel) : s_.read_link(rel);
         if (now && *now == target) {
             (void)set_attrs(e, rel, mode, &st, o.stdout_format_has_i ? 0 : kAttrsReport);
             itemize(e, mode, ndx, 0, &st, 0);
+            if (hl_.find(ndx))
+                finish_hard_link(ndx, rel, &st); // the group's leader from now on
             return;
         }
     }
@@ -699,8 +823,9 @@ void Generator::gen_symlink(const protocol::FileEntry& e, const std::string& rel
             create = (slash == std::string::npos ? std::string() : rel.substr(0, slash + 1)) + "." +
                      (slash == std::string::npos ? rel : rel.substr(slash + 1)) + "." + random_suffix();
         }
-        if (const Errno err = s_.writer.symlink(target, create); err != 0) {
-            report_.syserr(LogCode::ErrorXfer, err,
+        const Errno made = o.am_root < 0 ? s_.writer.fake_symlink(target, create) : s_.writer.symlink(target, create);
+        if (made != 0) {
+            report_.syserr(LogCode::ErrorXfer, made,
                            "symlink " + s_.full_fname(e.name) + " -> \"" + target + "\" failed");
             return;
         }
@@ -717,6 +842,8 @@ void Generator::gen_symlink(const protocol::FileEntry& e, const std::string& rel
             kItemLocalChange | kItemReportChange);
     if (o.info_name >= 1 && o.flist.protocol >= 29 && !o.logfile_format_has_i)
         report_.emit(LogCode::Log, e.name + " -> " + e.symlink_target + "\n");
+    if (hl_.find(ndx))
+        finish_hard_link(ndx, rel, nullptr);
 }
 
 void Generator::gen_special(const protocol::FileEntry& e, const std::string& rel, std::int32_t ndx, int statret,
@@ -732,6 +859,8 @@ void Generator::gen_special(const protocol::FileEntry& e, const std::string& rel
         if (same_type && (!protocol::is_device(e.mode) || st.st_rdev == rdev)) {
             (void)set_attrs(e, rel, mode, &st, o.stdout_format_has_i ? 0 : kAttrsReport);
             itemize(e, mode, ndx, 0, &st, 0);
+            if (hl_.find(ndx))
+                finish_hard_link(ndx, rel, &st);
             return;
         }
     }
@@ -742,7 +871,9 @@ void Generator::gen_special(const protocol::FileEntry& e, const std::string& rel
             return;
         if (statret == 0 && backed == 0 && !delete_item(rel, st, e.mode))
             return;
-        if (const Errno err = s_.writer.mknod(rel, mode & (S_IFMT | 07777), rdev); err != 0) {
+        const Errno err =
+            o.am_root < 0 ? s_.writer.fake_mknod(rel) : s_.writer.mknod(rel, mode & (S_IFMT | 07777), rdev);
+        if (err != 0) {
             if (S_ISSOCK(e.mode) && (err == EOPNOTSUPP || err == ENOSYS)) {
                 report_.emit(LogCode::Warning, "skipping socket (creation unsupported here): " + s_.full_fname(e.name) + "\n");
                 return;
@@ -753,6 +884,8 @@ void Generator::gen_special(const protocol::FileEntry& e, const std::string& rel
     }
     (void)set_attrs(e, rel, mode, nullptr, 0);
     itemize(e, mode, ndx, shown, &st, kItemLocalChange | kItemReportChange);
+    if (hl_.find(ndx))
+        finish_hard_link(ndx, rel, nullptr);
 }
 
 void Generator::gen_file(const protocol::FileEntry& e, const std::string& rel, std::int32_t ndx, int statret,
@@ -941,7 +1074,7 @@ bool Generator::hard_link_check(const protocol::FileEntry& e, std::int32_t ndx, 
     if (leader_name.empty())
         leader_name = leader_rel.substr(s_.dest.base.empty() ? 0 : s_.dest.base.size() + 1);
     struct stat leader_st{};
-    if (const Errno err = s_.stat_path(leader_rel, leader_st); err != 0) {
+    if (const Errno err = stat_entry(s_, report_, leader_rel, leader_st); err != 0) {
         if (!s_.opt.dry_run || err != ENOENT) {
             report_.syserr(LogCode::ErrorXfer, err, "stat " + s_.full_fname(leader_name) + " failed");
             return true;
@@ -989,6 +1122,10 @@ bool Generator::maybe_hard_link(const protocol::FileEntry& e, std::int32_t ndx, 
             }
         }
     }
+    // Upstream hlink.c:hard_link_one marks a member it linked done (a dry run included), so
+    // that a later member of the group links to the leader instead of standing alone.
+    if (HardLinkState* h = hl_.find(ndx))
+        h->done = true;
     itemize(e, mode, ndx, statret, st, kItemLocalChange | kItemXnameFollows, kBasisFname, leader_name);
     if (o.info_name >= 1 && o.flist.protocol >= 29 && !o.logfile_format_has_i)
         report_.emit(LogCode::Log, e.name + " => " + leader_name + "\n");
@@ -1006,7 +1143,7 @@ void Generator::finish_hard_link(std::int32_t fin_ndx, const std::string& rel, c
     struct stat st{};
     std::int32_t prev = h->prev;
     if (!stp && prev >= 0) {
-        if (const Errno err = s_.stat_path(rel, st); err != 0 && !s_.opt.dry_run) {
+        if (const Errno err = stat_entry(s_, report_, rel, st); err != 0 && !s_.opt.dry_run) {
             report_.syserr(LogCode::ErrorXfer, err, "stat " + s_.full_fname(fe ? fe->name : rel) + " failed");
             return;
         }
@@ -1028,7 +1165,7 @@ void Generator::finish_hard_link(std::int32_t fin_ndx, const std::string& rel, c
         m->prev = fin_ndx;
         const std::string mrel = s_.local_path(me->name);
         struct stat mst{};
-        const int mret = s_.stat_path(mrel, mst) == 0 ? 0 : -1;
+        const int mret = stat_entry(s_, report_, mrel, mst) == 0 ? 0 : -1;
         (void)maybe_hard_link(*me, ndx, mrel, mret, mret == 0 ? &mst : nullptr, rel, stp ? *stp : st,
                               fe ? fe->name : rel);
         bump_in_progress(ndx, -1);

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: MIT
+// Confined lookups beneath a module root, and the "fake super" view of its entries.
 #include "transfer/module_fs.hpp"
 
 #include <dirent.h>
@@ -117,6 +118,24 @@ std::optional<std::string> ModuleFs::read_link(std::string_view rel) const
     UniqueFd parent = open_parent(rel, leaf);
     if (!parent)
         return std::nullopt;
+    if (fake_super_) {
+        // Upstream: syscall.c:do_readlink_atfd with am_root < 0 (one read of MAXPATHLEN-1).
+        UniqueFd fd(::openat(parent.get(), leaf.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC));
+        if (fd) {
+            std::string text(4095, '\0');
+            ssize_t n = 0;
+            do
+                n = ::read(fd.get(), text.data(), text.size());
+            while (n < 0 && errno == EINTR);
+            if (n < 0)
+                return std::nullopt;
+            text.resize(static_cast<std::size_t>(n));
+            return text;
+        }
+        if (errno != ELOOP)
+            return std::nullopt;
+        // A real symlink: a sender reads it as one.
+    }
     std::string buf(4096, '\0');
     for (;;) {
         const ssize_t n = ::readlinkat(parent.get(), leaf.c_str(), buf.data(), buf.size());
@@ -132,6 +151,84 @@ std::optional<std::string> ModuleFs::read_link(std::string_view rel) const
         }
         buf.resize(buf.size() * 2);
     }
+}
+
+namespace {
+
+// Reads the record through a fresh read-only fd of the entry `st` describes and lays it over.
+StatXattrLookup lay_over_fd(int fd, struct stat& st)
+{
+    StatXattrLookup found;
+    struct stat now{};
+    if (::fstat(fd, &now) != 0) {
+        found.result = StatXattrLookup::Result::Failed;
+        found.err = errno;
+        return found;
+    }
+    if (now.st_ino != st.st_ino || now.st_dev != st.st_dev) {
+        // Replaced since it was looked at: as if lgetxattr had met the new entry's missing
+        // record (the next look will see the new entry).
+        return found;
+    }
+    found = read_stat_xattr(fd);
+    if (found.result == StatXattrLookup::Result::Found)
+        overlay_stat_xattr(st, found.record);
+    return found;
+}
+
+bool carries_record(const struct stat& st) noexcept
+{
+    // Upstream: xattrs.c:get_stat_xattr skips devices and specials; Linux keeps no user
+    // xattrs on symlinks.
+    return S_ISREG(st.st_mode) || S_ISDIR(st.st_mode);
+}
+
+constexpr int kRecordOpen = O_RDONLY | O_NONBLOCK | O_NOCTTY;
+
+} // namespace
+
+StatXattrLookup ModuleFs::lay_over_record(std::string_view rel, struct stat& st, bool follow) const
+{
+    if (!fake_super_ || !carries_record(st))
+        return {};
+    const std::string path = relative_to_root(rel);
+    const int dir_flag = S_ISDIR(st.st_mode) ? O_DIRECTORY : 0;
+    UniqueFd fd;
+    if (path == ".") {
+        fd.reset(::openat(root_.get(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    } else if (follow) {
+        // Only a target inside the module is opened; one outside keeps its real stat.
+        fd.reset(openat_beneath(root_.get(), path, kRecordOpen | dir_flag, false));
+        if (!fd)
+            return {};
+    } else {
+        std::string leaf;
+        UniqueFd parent = open_parent(path, leaf);
+        if (parent)
+            fd.reset(::openat(parent.get(), leaf.c_str(), kRecordOpen | O_NOFOLLOW | O_CLOEXEC | dir_flag));
+    }
+    if (!fd) {
+        StatXattrLookup failed;
+        failed.result = StatXattrLookup::Result::Failed;
+        failed.err = errno;
+        return failed;
+    }
+    return lay_over_fd(fd.get(), st);
+}
+
+StatXattrLookup ModuleFs::lay_over_record_at(int dir_fd, const std::string& leaf, struct stat& st) const
+{
+    if (!fake_super_ || !carries_record(st))
+        return {};
+    const int dir_flag = S_ISDIR(st.st_mode) ? O_DIRECTORY : 0;
+    UniqueFd fd(::openat(dir_fd, leaf.c_str(), kRecordOpen | O_NOFOLLOW | O_CLOEXEC | dir_flag));
+    if (!fd) {
+        StatXattrLookup failed;
+        failed.result = StatXattrLookup::Result::Failed;
+        failed.err = errno;
+        return failed;
+    }
+    return lay_over_fd(fd.get(), st);
 }
 
 std::optional<std::vector<std::string>> ModuleFs::list_dir(int dir_fd) const

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "common/unique_fd.hpp"
+#include "transfer/stat_xattr.hpp"
 
 #include <sys/stat.h>
 
@@ -37,7 +38,23 @@ public:
     /// @return 0 or -1 with errno set.
     int stat(std::string_view rel, struct stat& st, bool follow = false) const;
     /// @brief The target of the symlink @p rel (its parent directory resolved confined).
+    ///        Under "fake super" a symlink is a regular file holding its target: a regular
+    ///        file's first 4095 bytes are returned, a real symlink is read as such
+    ///        (syscall.c:do_readlink_atfd on a sender).
     [[nodiscard]] std::optional<std::string> read_link(std::string_view rel) const;
+
+    /// @brief Serves the module the "fake super" way: entries' user.rsync.%stat records
+    ///        say their type, permissions, device numbers and owners (upstream am_root < 0).
+    void set_fake_super(bool on) noexcept { fake_super_ = on; }
+    [[nodiscard]] bool fake_super() const noexcept { return fake_super_; }
+    /// @brief Lays @p rel's record over @p st, which is its lstat (or its stat when
+    ///        @p follow) just taken (xattrs.c:x_lstat / x_stat). Only regular files and
+    ///        directories carry a record; the entry is reopened read-only and non-blocking
+    ///        (followed only beneath the module) and must still be the inode @p st describes.
+    ///        Does nothing unless set_fake_super(true).
+    [[nodiscard]] StatXattrLookup lay_over_record(std::string_view rel, struct stat& st, bool follow) const;
+    /// @brief Same for the entry @p leaf of the open directory @p dir_fd (never followed).
+    [[nodiscard]] StatXattrLookup lay_over_record_at(int dir_fd, const std::string& leaf, struct stat& st) const;
     /// @brief stat() of @p rel following a final symlink wherever it points, even out of
     ///        the module. Only metadata: this is upstream's fstatat() of a scanned name,
     ///        which -L, --copy-unsafe-links and --copy-dirlinks use to decide what a link
@@ -57,6 +74,7 @@ private:
     [[nodiscard]] int openat_beneath(int dirfd, std::string_view rel, int flags, bool no_symlinks_at_all) const;
 
     UniqueFd root_;
+    bool fake_super_ = false;
 };
 
 /// @brief "." for an empty relative path, the path without leading slashes otherwise.

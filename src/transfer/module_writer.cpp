@@ -607,6 +607,67 @@ Errno ModuleWriter::mknod(std::string_view rel, mode_t mode, dev_t dev) const
     return ::mknodat(parent.get(), leaf.c_str(), mode, dev) == 0 ? 0 : errno;
 }
 
+namespace {
+
+// The regular file that stands for a symlink or a special file under "fake super": created
+// with owner-only access (syscall.c:do_mknod_at / do_symlink_at with am_root < 0), never over
+// an existing name or through a symlink.
+Errno create_stand_in(int parent, const std::string& leaf, std::string_view content)
+{
+    UniqueFd fd(::openat(parent, leaf.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC,
+                         S_IRUSR | S_IWUSR));
+    if (!fd)
+        return errno;
+    if (!content.empty() && !write_all(fd.get(), content.data(), content.size())) {
+        const Errno e = errno_or(EIO);
+        (void)::unlinkat(parent, leaf.c_str(), 0);
+        return e;
+    }
+    return 0;
+}
+
+} // namespace
+
+Errno ModuleWriter::fake_symlink(std::string_view target, std::string_view rel) const
+{
+    if (target.empty() || target.find('\0') != std::string_view::npos)
+        return EINVAL;
+    Errno err = 0;
+    std::string leaf;
+    UniqueFd parent = open_parent(rel, leaf, err);
+    if (!parent)
+        return err;
+    return create_stand_in(parent.get(), leaf, target);
+}
+
+Errno ModuleWriter::fake_mknod(std::string_view rel) const
+{
+    Errno err = 0;
+    std::string leaf;
+    UniqueFd parent = open_parent(rel, leaf, err);
+    if (!parent)
+        return err;
+    return create_stand_in(parent.get(), leaf, {});
+}
+
+std::optional<std::string> ModuleWriter::read_fake_symlink(std::string_view rel) const
+{
+    Errno err = 0;
+    UniqueFd fd = open_read(rel, err);
+    if (!fd)
+        return std::nullopt;
+    // do_readlink_atfd reads once into a MAXPATHLEN-1 buffer.
+    std::string buf(kMaxPathLen - 1, '\0');
+    ssize_t n = 0;
+    do
+        n = ::read(fd.get(), buf.data(), buf.size());
+    while (n < 0 && errno == EINTR);
+    if (n <= 0)
+        return std::nullopt;
+    buf.resize(static_cast<std::size_t>(n));
+    return buf;
+}
+
 Errno ModuleWriter::link(std::string_view existing_rel, std::string_view new_rel) const
 {
     Errno err = 0;
@@ -918,59 +979,37 @@ Errno ModuleWriter::set_times(int fd, struct timespec mtime, std::optional<struc
 
 std::string ModuleWriter::fake_super_value(mode_t mode, dev_t rdev, uid_t uid, gid_t gid)
 {
-    // xattrs.c:set_stat_xattr: "%o %u,%u %u:%u" of the wire mode (the file type and CHMOD_BITS;
-    // to_wire_mode changes nothing on Linux), major,minor of the device (0,0 otherwise), uid:gid.
-    std::array<char, 128> buf{};
-    const int n = std::snprintf(buf.data(), buf.size(), "%o %u,%u %u:%u", static_cast<unsigned>(mode & (S_IFMT | 07777)),
-                                static_cast<unsigned>(major(rdev)), static_cast<unsigned>(minor(rdev)),
-                                static_cast<unsigned>(uid), static_cast<unsigned>(gid));
-    return std::string(buf.data(), n > 0 ? static_cast<std::size_t>(n) : 0);
+    return format_stat_xattr(StatXattr{static_cast<std::uint32_t>(mode & (S_IFMT | 07777)), major(rdev), minor(rdev),
+                                       static_cast<std::uint32_t>(uid), static_cast<std::uint32_t>(gid)});
 }
 
 bool ModuleWriter::parse_fake_super_value(std::string_view value, struct stat& st)
 {
-    // xattrs.c:get_stat_xattr reads it back with sscanf "%o %d,%d %d:%d".
-    if (value.size() > 255 || value.find('\0') != std::string_view::npos)
+    if (value.size() > kStatXattrMaxLen)
         return false;
-    const std::string text(value);
-    unsigned mode = 0;
-    int maj = 0;
-    int min = 0;
-    int uid = 0;
-    int gid = 0;
-    if (std::sscanf(text.c_str(), "%o %d,%d %d:%d", &mode, &maj, &min, &uid, &gid) != 5)
+    const auto rec = parse_stat_xattr(value);
+    if (!rec)
         return false;
-    st.st_mode = static_cast<mode_t>(mode);
-    st.st_rdev = makedev(static_cast<unsigned>(maj), static_cast<unsigned>(min));
-    st.st_uid = static_cast<uid_t>(uid);
-    st.st_gid = static_cast<gid_t>(gid);
+    overlay_stat_xattr(st, *rec);
     return true;
 }
 
 namespace {
 
-// Opens rel (root, regular file or directory) for an xattr call; `st` gets its lstat.
-UniqueFd open_for_xattr(const ModuleWriter& w, int root, std::string_view rel, struct stat& st, Errno& err)
+// Opens the entry lstat'ed into `st` (the module root, a regular file or a directory) for an
+// xattr call: O_NOFOLLOW, non-blocking, and checked to be the very inode lstat saw.
+UniqueFd open_xattr_target(int root, const std::string& path, const struct stat& st, Errno& err)
 {
-    std::string path;
-    if (!normalize(rel, path, err))
-        return {};
     if (is_root_path(path)) {
         UniqueFd fd(::openat(root, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-        if (!fd || ::fstat(fd.get(), &st) != 0) {
+        if (!fd)
             err = errno;
-            return {};
-        }
         return fd;
     }
-    err = w.lstat(path, st);
-    if (err != 0)
-        return {};
     if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) {
-        err = EPERM;
+        err = EPERM; // what the kernel says to a user xattr on anything else
         return {};
     }
-    // Resolve the parent again for the open; open_leaf_nofollow re-checks the type on the fd.
     const auto slash = path.rfind('/');
     const std::string parent_path = slash == std::string::npos ? std::string() : path.substr(0, slash);
     const std::string leaf = slash == std::string::npos ? path : path.substr(slash + 1);
@@ -979,27 +1018,179 @@ UniqueFd open_for_xattr(const ModuleWriter& w, int root, std::string_view rel, s
         err = errno;
         return {};
     }
-    return UniqueFd(open_leaf_nofollow(parent.get(), leaf, st.st_mode, err));
+    UniqueFd fd(open_leaf_nofollow(parent.get(), leaf, st.st_mode, err));
+    if (!fd)
+        return fd;
+    struct stat now{};
+    if (::fstat(fd.get(), &now) != 0 || now.st_ino != st.st_ino || now.st_dev != st.st_dev) {
+        err = EAGAIN; // replaced since the lstat
+        return {};
+    }
+    return fd;
+}
+
+// Upstream x_lstat/x_fstat: the record counts only on regular files and directories.
+void lay_over(int fd, struct stat& st, StatXattrLookup& found)
+{
+    found = {};
+    if (!stat_xattr_applies(st.st_mode) || S_ISLNK(st.st_mode))
+        return;
+    found = read_stat_xattr(fd);
+    if (found.result == StatXattrLookup::Result::Found)
+        overlay_stat_xattr(st, found.record);
 }
 
 } // namespace
 
+Errno ModuleWriter::lstat_fake_super(std::string_view rel, struct stat& st, StatXattrLookup& found) const
+{
+    found = {};
+    Errno err = 0;
+    std::string path;
+    if (!normalize(rel, path, err))
+        return err;
+    if (const Errno e = lstat(path, st); e != 0)
+        return e;
+    if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode))
+        return 0;
+    Errno oerr = 0;
+    UniqueFd fd = open_xattr_target(root_, path, st, oerr);
+    if (!fd) {
+        // Upstream's lgetxattr needs read permission too: EACCES is the same answer. A
+        // swap since the lstat is reported like any other failure to read the record.
+        found.result = StatXattrLookup::Result::Failed;
+        found.err = oerr;
+        return 0;
+    }
+    lay_over(fd.get(), st, found);
+    return 0;
+}
+
+Errno ModuleWriter::fstat_fake_super(int fd, struct stat& st, StatXattrLookup& found)
+{
+    found = {};
+    if (::fstat(fd, &st) != 0)
+        return errno;
+    if (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode))
+        lay_over(fd, st, found);
+    return 0;
+}
+
+ModuleWriter::StatXattrStore ModuleWriter::store_fake_super(std::string_view rel, int fd_in, mode_t new_mode,
+                                                            dev_t rdev, uid_t uid, gid_t gid) const
+{
+    // Upstream: xattrs.c:set_stat_xattr.
+    StatXattrStore out;
+    std::string path;
+    if (!normalize(rel, path, out.err)) {
+        out.step = StatXattrStore::Step::Restat;
+        return out;
+    }
+    struct stat real{};
+    UniqueFd own;
+    int fd = fd_in;
+    if (fd < 0) {
+        if (const Errno e = lstat(path, real); e != 0) {
+            out.err = e;
+            out.step = StatXattrStore::Step::Restat;
+            return out;
+        }
+        if (S_ISLNK(real.st_mode))
+            return out;
+        if (S_ISREG(real.st_mode) || S_ISDIR(real.st_mode) || is_root_path(path)) {
+            Errno oerr = 0;
+            own = open_xattr_target(root_, path, real, oerr);
+            if (!own && oerr == EACCES) {
+                // Ours but unreadable: the chmod below (which always gives the owner read
+                // access) comes first, then the entry can be opened.
+                const mode_t usable = (real.st_mode & S_IFMT) | (new_mode & 0777) | (S_ISDIR(real.st_mode) ? 0700 : 0600);
+                if (chmod(path, usable & 07777) == 0 && lstat(path, real) == 0)
+                    own = open_xattr_target(root_, path, real, oerr);
+            }
+            if (!own) {
+                out.err = oerr;
+                out.step = StatXattrStore::Step::Restat;
+                return out;
+            }
+            fd = own.get();
+        }
+    } else if (::fstat(fd, &real) != 0) {
+        out.err = errno;
+        out.step = StatXattrStore::Step::Restat;
+        return out;
+    }
+
+    std::optional<StatXattr> current;
+    if (fd >= 0 && stat_xattr_applies(real.st_mode)) {
+        StatXattrLookup found = read_stat_xattr(fd);
+        if (found.result == StatXattrLookup::Result::Corrupt) {
+            out.corrupt = true;
+            out.raw = std::move(found.raw);
+            return out;
+        }
+        if (found.result == StatXattrLookup::Result::Found)
+            current = found.record;
+    }
+    const StatXattrPlan plan = plan_stat_xattr(real, current, new_mode, rdev, uid, gid);
+    if (plan.chmod_to) {
+        // Upstream ignores a failure here; the record still says what the mode should be.
+        if (fd >= 0) {
+            if (::fchmod(fd, *plan.chmod_to & 07777) != 0) {
+            }
+        } else if (chmod(path, *plan.chmod_to & 07777) != 0) {
+        }
+    }
+    if (plan.action == StatXattrPlan::Action::Keep)
+        return out;
+    if (fd < 0) {
+        // A real device, FIFO or socket in the module: the kernel takes no user xattr there.
+        out.err = EPERM;
+        out.step = plan.action == StatXattrPlan::Action::Write ? StatXattrStore::Step::Write
+                                                               : StatXattrStore::Step::Remove;
+        return out;
+    }
+    if (plan.action == StatXattrPlan::Action::Remove) {
+        if (::fremovexattr(fd, kStatXattrName) != 0) {
+            out.err = errno;
+            out.step = StatXattrStore::Step::Remove;
+        }
+        return out;
+    }
+    if (::fsetxattr(fd, kStatXattrName, plan.value.data(), plan.value.size(), 0) != 0) {
+        out.err = errno;
+        out.step = StatXattrStore::Step::Write;
+    }
+    return out;
+}
+
 Errno ModuleWriter::set_fake_super_stat(std::string_view rel, mode_t mode, dev_t rdev, uid_t uid, gid_t gid) const
 {
-    struct stat st{};
     Errno err = 0;
-    UniqueFd fd = open_for_xattr(*this, root_, rel, st, err);
+    std::string path;
+    if (!normalize(rel, path, err))
+        return err;
+    struct stat st{};
+    if (const Errno e = lstat(path, st); e != 0)
+        return e;
+    if (S_ISLNK(st.st_mode))
+        return 0;
+    UniqueFd fd = open_xattr_target(root_, path, st, err);
     if (!fd)
-        return err == EPERM && S_ISLNK(st.st_mode) ? 0 : err;
+        return err;
     const std::string value = fake_super_value(mode, rdev, uid, gid);
     return ::fsetxattr(fd.get(), fake_super_xattr_name, value.data(), value.size(), 0) == 0 ? 0 : errno;
 }
 
 Errno ModuleWriter::remove_fake_super_stat(std::string_view rel) const
 {
-    struct stat st{};
     Errno err = 0;
-    UniqueFd fd = open_for_xattr(*this, root_, rel, st, err);
+    std::string path;
+    if (!normalize(rel, path, err))
+        return err;
+    struct stat st{};
+    if (const Errno e = lstat(path, st); e != 0)
+        return e;
+    UniqueFd fd = open_xattr_target(root_, path, st, err);
     if (!fd)
         return err == EPERM ? ENODATA : err;
     return ::fremovexattr(fd.get(), fake_super_xattr_name) == 0 ? 0 : errno;
@@ -1007,19 +1198,20 @@ Errno ModuleWriter::remove_fake_super_stat(std::string_view rel) const
 
 Errno ModuleWriter::get_fake_super_stat(std::string_view rel, struct stat& st) const
 {
-    Errno err = 0;
-    UniqueFd fd = open_for_xattr(*this, root_, rel, st, err);
-    if (!fd)
-        return err == EPERM ? ENODATA : err; // symlinks, devices, specials: never overlaid
-    std::array<char, 256> buf{};
-    const ssize_t n = ::fgetxattr(fd.get(), fake_super_xattr_name, buf.data(), buf.size() - 1);
-    if (n < 0)
-        return errno;
-    struct stat overlay = st;
-    if (!parse_fake_super_value(std::string_view(buf.data(), static_cast<std::size_t>(n)), overlay))
+    StatXattrLookup found;
+    if (const Errno e = lstat_fake_super(rel, st, found); e != 0)
+        return e;
+    switch (found.result) {
+    case StatXattrLookup::Result::Found:
+        return 0;
+    case StatXattrLookup::Result::Corrupt:
         return EINVAL;
-    st = overlay;
-    return 0;
+    case StatXattrLookup::Result::Failed:
+        return found.err;
+    case StatXattrLookup::Result::None:
+        break;
+    }
+    return ENODATA; // symlinks, devices, specials: never overlaid
 }
 
 } // namespace ocr::transfer

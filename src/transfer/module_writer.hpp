@@ -3,6 +3,7 @@
 #pragma once
 
 #include "common/unique_fd.hpp"
+#include "transfer/stat_xattr.hpp"
 
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -132,8 +133,44 @@ public:
     [[nodiscard]] static Errno fchown(int fd, uid_t uid, gid_t gid);
     [[nodiscard]] static Errno set_times(int fd, struct timespec mtime, std::optional<struct timespec> atime);
 
+    /// @brief "fake super" (upstream am_root < 0): a symlink becomes a regular file of mode
+    ///        0600 holding the target (syscall.c:do_symlink_at on Linux, whose symlinks take no
+    ///        user xattrs). Created O_EXCL|O_NOFOLLOW: the name must not exist.
+    [[nodiscard]] Errno fake_symlink(std::string_view target, std::string_view rel) const;
+    /// @brief "fake super": a device, FIFO or socket becomes an empty regular file of mode 0600
+    ///        (syscall.c:do_mknod_at); its real type goes into the record. O_EXCL|O_NOFOLLOW.
+    [[nodiscard]] Errno fake_mknod(std::string_view rel) const;
+    /// @brief "fake super": the target a fake symlink holds, i.e. the first 4095 bytes of the
+    ///        regular file rel (syscall.c:do_readlink_atfd). nullopt when rel is not a regular
+    ///        file (a real symlink: upstream's "no length", so it gets replaced) or is empty.
+    [[nodiscard]] std::optional<std::string> read_fake_symlink(std::string_view rel) const;
+    /// @brief lstat of rel with its user.rsync.%stat record laid over it (xattrs.c:x_lstat).
+    ///        Only regular files and directories are looked at; `found` tells what was seen
+    ///        (a record, none, a corrupt one or an error reading it, which leaves st real).
+    /// @return the lstat's errno, or 0.
+    [[nodiscard]] Errno lstat_fake_super(std::string_view rel, struct stat& st, StatXattrLookup& found) const;
+    /// @brief Same on an open file (xattrs.c:x_fstat).
+    [[nodiscard]] static Errno fstat_fake_super(int fd, struct stat& st, StatXattrLookup& found);
+
+    /// @brief Outcome of store_fake_super.
+    struct StatXattrStore {
+        enum class Step { None, Restat, Write, Remove };
+        Errno err = 0;            ///< 0, or the errno of `step`
+        Step step = Step::None;   ///< what failed
+        bool corrupt = false;     ///< the current record is malformed (`raw`); nothing was changed
+        std::string raw;
+    };
+    /// @brief Stores an entry's attributes the "fake super" way (xattrs.c:set_stat_xattr):
+    ///        gives the real entry plain, usable permissions and writes, rewrites or removes
+    ///        its user.rsync.%stat record. A symlink is left alone (Linux refuses user xattrs
+    ///        on it, which upstream ignores).
+    /// @param fd an open fd of rel (a temp file, the module root), or -1 to open rel here
+    ///        (never through a symlink; the xattr calls go to that fd).
+    [[nodiscard]] StatXattrStore store_fake_super(std::string_view rel, int fd, mode_t new_mode, dev_t rdev, uid_t uid,
+                                                  gid_t gid) const;
+
     /// The fake-super xattr name and value (xattrs.c: XSTAT_ATTR, set_stat_xattr).
-    static constexpr const char* fake_super_xattr_name = "user.rsync.%stat";
+    static constexpr const char* fake_super_xattr_name = kStatXattrName;
     [[nodiscard]] static std::string fake_super_value(mode_t mode, dev_t rdev, uid_t uid, gid_t gid);
     /// Writes the fake-super xattr on rel (regular file or directory, opened O_NOFOLLOW). A symlink
     /// is a no-op returning 0 (Linux refuses user xattrs on symlinks; set_stat_xattr ignores that

@@ -2,12 +2,57 @@
 // Metadata a push applies: owner, group, times and permissions, in upstream's order.
 #include "transfer/push_attrs.hpp"
 
+#include <sys/sysmacros.h>
+
 #include <cerrno>
 
 namespace ocr::transfer {
 namespace {
 
 constexpr std::uint32_t kChmodBits = 07777; // upstream CHMOD_BITS
+
+// Upstream x_lstat / x_fstat under "fake super": the real stat with the entry's record laid
+// over it; a record that cannot be read is reported and the real stat used.
+Errno fake_super_stat(const ModuleWriter& writer, std::string_view rel, int fd, struct stat& st,
+                      const std::string& full_name, const AttrError& on_error)
+{
+    StatXattrLookup found;
+    const Errno rc = fd >= 0 ? ModuleWriter::fstat_fake_super(fd, st, found) : writer.lstat_fake_super(rel, st, found);
+    if (rc != 0)
+        return rc;
+    if (found.result == StatXattrLookup::Result::Corrupt)
+        throw_corrupt_stat_xattr(full_name, found.raw);
+    if (found.result == StatXattrLookup::Result::Failed)
+        on_error(found.err, std::string("failed to read xattr ") + kStatXattrName + " for " + full_name);
+    return 0;
+}
+
+// Upstream xattrs.c:set_stat_xattr, called from set_file_attrs whatever happens to its result.
+void store_fake_super(const ModuleWriter& writer, std::string_view rel, int fd, const AttrTarget& target,
+                      std::uint32_t new_mode, const std::string& full_name, const AttrError& on_error)
+{
+    const dev_t rdev = makedev(target.rdev_major, target.rdev_minor);
+    // Without -o / -g upstream records F_OWNER / F_GROUP of an entry that has none: 0 for
+    // the entries at the top of the transfer (and stray bytes deeper down); 0 throughout here.
+    const auto st = writer.store_fake_super(rel, fd, static_cast<mode_t>(new_mode), rdev, target.uid.value_or(0),
+                                            target.gid.value_or(0));
+    if (st.corrupt)
+        throw_corrupt_stat_xattr(full_name, st.raw);
+    using Step = ModuleWriter::StatXattrStore::Step;
+    switch (st.step) {
+    case Step::None:
+        break;
+    case Step::Restat:
+        on_error(st.err, "failed to re-stat " + full_name);
+        break;
+    case Step::Write:
+        on_error(st.err, std::string("failed to write xattr ") + kStatXattrName + " for " + full_name);
+        break;
+    case Step::Remove:
+        on_error(st.err, "delete of stat xattr failed for " + full_name);
+        break;
+    }
+}
 
 } // namespace
 
@@ -56,7 +101,9 @@ AttrOutcome set_file_attrs(const ModuleWriter& writer, std::string_view rel, int
     if (!st_in) {
         if (s.dry_run)
             return out;
-        const int rc = fd >= 0 ? (::fstat(fd, &st) == 0 ? 0 : errno) : writer.lstat(rel, st);
+        const int rc = s.am_root < 0 ? fake_super_stat(writer, rel, fd, st, full_name, on_error)
+                       : fd >= 0     ? (::fstat(fd, &st) == 0 ? 0 : errno)
+                                     : writer.lstat(rel, st);
         if (rc != 0) {
             on_error(rc, "stat " + full_name + " failed");
             out.ok = false;
@@ -66,6 +113,15 @@ AttrOutcome set_file_attrs(const ModuleWriter& writer, std::string_view rel, int
     } else {
         st = *st_in;
         inherit = !s.preserve_perms && target.dir_created;
+        // A file being written (temp or --inplace) is stat'ed here with its record, as
+        // upstream's x_lstat of it would be.
+        if (s.am_root < 0 && fd >= 0 && S_ISREG(st.st_mode)) {
+            if (const int rc = fake_super_stat(writer, rel, fd, st, full_name, on_error); rc != 0) {
+                on_error(rc, "stat " + full_name + " failed");
+                out.ok = false;
+                return out;
+            }
+        }
     }
     std::uint32_t new_mode = target.mode;
     if (inherit && protocol::is_dir(new_mode) && (st.st_mode & S_ISGID))
@@ -73,8 +129,9 @@ AttrOutcome set_file_attrs(const ModuleWriter& writer, std::string_view rel, int
     if (s.daemon_chmod && !protocol::is_symlink(new_mode))
         new_mode = s.daemon_chmod->tweak_mode(new_mode);
 
-    const bool is_link = S_ISLNK(st.st_mode);
-    const bool change_uid = s.am_root > 0 && s.preserve_uid && target.uid && st.st_uid != *target.uid;
+    // Upstream's am_root is true for "fake super" too (-1): owners are compared with what the
+    // record says, and only the chown itself is left to set_stat_xattr.
+    const bool change_uid = s.am_root != 0 && s.preserve_uid && target.uid && st.st_uid != *target.uid;
     const bool change_gid = s.preserve_gid && target.gid && st.st_gid != *target.gid;
     if ((change_uid || change_gid) && s.am_root >= 0) {
         const uid_t uid = change_uid ? static_cast<uid_t>(*target.uid) : st.st_uid;
@@ -93,8 +150,11 @@ AttrOutcome set_file_attrs(const ModuleWriter& writer, std::string_view rel, int
             }
         }
         out.updated = true;
+    } else if (change_uid || change_gid) {
+        out.updated = true;
     }
-    (void)is_link;
+    if (s.am_root < 0 && !s.dry_run) // xattrs.c:set_stat_xattr does nothing in a dry run
+        store_fake_super(writer, rel, fd, target, new_mode, full_name, on_error);
 
     bool skip_mtime = (flags & kAttrsSkipMtime) != 0;
     if ((s.omit_dir_times && S_ISDIR(st.st_mode)) || (s.omit_link_times && S_ISLNK(st.st_mode)))
@@ -141,12 +201,6 @@ AttrOutcome set_file_attrs(const ModuleWriter& writer, std::string_view rel, int
         }
         if (rc == 0)
             out.updated = true;
-    }
-    if (s.am_root < 0 && fd < 0 && !S_ISLNK(st.st_mode)) {
-        const int rc = writer.set_fake_super_stat(rel, new_mode, 0, target.uid.value_or(st.st_uid),
-                                                  target.gid.value_or(st.st_gid));
-        if (rc != 0 && rc != EPERM)
-            on_error(rc, "failed to write xattr for " + full_name);
     }
     return out;
 }

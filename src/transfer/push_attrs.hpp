@@ -45,6 +45,8 @@ struct AttrTarget {
     std::uint32_t mtime_nsec = 0;
     std::optional<std::uint32_t> uid;  ///< nullopt: leave the owner alone
     std::optional<std::uint32_t> gid;  ///< nullopt: leave the group alone (FLAG_SKIP_GROUP)
+    std::uint32_t rdev_major = 0;      ///< a device's numbers ("fake super" records them)
+    std::uint32_t rdev_minor = 0;
     bool dir_created = false;          ///< FLAG_DIR_CREATED (inherit a set-gid bit)
 };
 
@@ -68,7 +70,10 @@ using AttrError = std::function<void(int err, const std::string& text)>;
                                       bool exists, bool preserve_executability) noexcept;
 
 /// @brief Applies owner, group, times and mode to @p rel (or, when @p fd >= 0, to that open
-///        file, which is @p rel's temp file) as upstream's set_file_attrs does.
+///        file, which is @p rel's temp file) as upstream's set_file_attrs does. Under "fake
+///        super" (settings.am_root < 0) @p st must be the stat with the entry's record laid
+///        over it, and owner, group, mode and device numbers go into the record instead.
+/// @throw protocol::ProtocolError (code 11) for a malformed user.rsync.%stat record.
 /// @param st the entry's current stat, or nullptr to lstat it here (a dry run then does nothing).
 /// @param full_name upstream full_fname(rel) for error texts.
 AttrOutcome set_file_attrs(const ModuleWriter& writer, std::string_view rel, int fd, const AttrTarget& target,

@@ -33,6 +33,10 @@ struct PushLogItem {
     std::uint32_t mode = 0;     ///< the mode as the receiver used it
     std::uint32_t iflags = 0;
     std::int64_t bytes_read = 0; ///< socket bytes read for the file (%b)
+    /// The receiver's owner and group for the entry (after --usermap/--groupmap/--chown
+    /// and name matching), which upstream's %U and %G show; unset: the sender's ids.
+    std::optional<std::uint32_t> local_uid{};
+    std::optional<std::uint32_t> local_gid{};
 };
 
 /// @brief Where the destination is (upstream main.c:get_local_name's outcome).

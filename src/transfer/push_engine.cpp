@@ -34,6 +34,74 @@ std::string strip_dest(std::string d)
     return d;
 }
 
+// Upstream util1.c:sanitize_path for a relative argument of a daemon not chrooted: no
+// empty or "." components, and ".." only as the first @p depth components (each one
+// above the destination is allowed up to the module root).
+std::string sanitize_relative(std::string_view p, int depth)
+{
+    std::vector<std::string> kept;
+    std::size_t fixed = 0; // leading ".." components that stay
+    std::size_t pos = 0;
+    while (pos <= p.size()) {
+        const auto slash = p.find('/', pos);
+        const std::string_view part = p.substr(pos, slash == std::string_view::npos ? std::string_view::npos : slash - pos);
+        pos = slash == std::string_view::npos ? p.size() + 1 : slash + 1;
+        if (part.empty() || part == ".")
+            continue;
+        if (part == "..") {
+            if (depth > 0 && kept.size() == fixed) {
+                --depth;
+                kept.emplace_back("..");
+                ++fixed;
+            } else if (kept.size() > fixed) {
+                kept.pop_back();
+            }
+            continue;
+        }
+        kept.emplace_back(part);
+    }
+    std::string out;
+    for (const std::string& k : kept)
+        out += (out.empty() ? "" : "/") + k;
+    return out.empty() ? std::string(".") : out;
+}
+
+// A path below the module root with ".." resolved (never above the root); "" is the root.
+std::string module_normal(std::string_view p)
+{
+    std::vector<std::string_view> kept;
+    std::size_t pos = 0;
+    while (pos <= p.size()) {
+        const auto slash = p.find('/', pos);
+        const std::string_view part = p.substr(pos, slash == std::string_view::npos ? std::string_view::npos : slash - pos);
+        pos = slash == std::string_view::npos ? p.size() + 1 : slash + 1;
+        if (part.empty() || part == ".")
+            continue;
+        if (part == "..") {
+            if (!kept.empty())
+                kept.pop_back();
+            continue;
+        }
+        kept.push_back(part);
+    }
+    std::string out;
+    for (const std::string_view k : kept) {
+        if (!out.empty())
+            out += '/';
+        out.append(k);
+    }
+    return out;
+}
+
+std::string_view alt_dest_name(int type)
+{
+    switch (type) {
+    case 1: return "--compare-dest";
+    case 2: return "--copy-dest";
+    default: return "--link-dest";
+    }
+}
+
 } // namespace
 
 PushEngine::PushEngine(const ReceiverOptions& options, Services services) : opt_(options), s_(std::move(services)) {}
@@ -132,6 +200,85 @@ PushDestination PushEngine::get_local_name(ReceiverFileLists& lists)
     return d;
 }
 
+Errno PushEngine::stat_following(const std::string& rel, struct stat& st) const
+{
+    Errno err = s_.writer.lstat(rel, st);
+    if (err == 0 && S_ISLNK(st.st_mode)) {
+        // do_stat follows a symlink: judge by what it leads to inside the module.
+        Errno derr = 0;
+        if (s_.writer.open_dir(rel, derr))
+            st.st_mode = S_IFDIR | (st.st_mode & 07777);
+        else if (derr == ENOENT || derr == ELOOP)
+            err = ENOENT;
+    }
+    return err;
+}
+
+void PushEngine::check_alt_basis_dirs(const PushDestination& dest, std::vector<std::string>& out) const
+{
+    // Upstream main.c:do_server_recv sanitizes the args against the destination's depth
+    // (a module not chrooted), then check_alt_basis_dirs makes a relative one absolute
+    // from the current directory (a chrooted module) and warns about what is missing.
+    int depth = 0;
+    for (std::size_t i = 0; i < dest.base.size(); ++i)
+        depth += dest.base[i] == '/' ? 1 : 0;
+    if (!dest.base.empty())
+        ++depth;
+    const std::string& mdir = opt_.module_dir;
+    const std::string curr_dir = dest.base.empty() ? mdir : (mdir == "/" ? "/" : mdir + "/") + dest.base;
+    for (const std::string& arg : opt_.basis_dirs) {
+        std::string shown = arg;
+        bool absolute = !arg.empty() && arg[0] == '/';
+        if (opt_.sanitize_paths)
+            shown = absolute ? (mdir == "/" ? std::string("/") : mdir + "/") + module_normal(arg)
+                             : sanitize_relative(arg, depth);
+        if (shown.size() > 1 && shown.back() == '/')
+            shown.pop_back();
+        if (!absolute && (!opt_.sanitize_paths || dest.missing)) {
+            shown = (curr_dir == "/" ? std::string("/") : curr_dir + "/") + shown;
+            absolute = true;
+        }
+        std::string rel;
+        if (!absolute)
+            rel = module_normal(dest.base + "/" + shown);
+        else if (mdir == "/")
+            rel = module_normal(shown);
+        else if (shown.compare(0, mdir.size(), mdir) == 0 && (shown.size() == mdir.size() || shown[mdir.size()] == '/'))
+            rel = module_normal(std::string_view(shown).substr(mdir.size()));
+        else
+            rel = module_normal(shown); // cannot leave the module: read it as module-rooted
+        out.push_back(rel);
+        struct stat st{};
+        if (stat_following(rel, st) != 0)
+            s_.report.emit(LogCode::Warning, std::string(alt_dest_name(opt_.alt_dest_type)) +
+                                                 " arg does not exist: " + shown + "\n");
+        else if (!S_ISDIR(st.st_mode))
+            s_.report.emit(LogCode::Warning, std::string(alt_dest_name(opt_.alt_dest_type)) +
+                                                 " arg is not a dir: " + shown + "\n");
+    }
+}
+
+void PushEngine::check_temp_dir() const
+{
+    // Upstream main.c:do_recv refuses a temp dir that is missing or not a directory before
+    // it forks the receiver (3.5.0 reports these lines ten below the unpacked source's).
+    if (opt_.temp_dir.empty())
+        return;
+    struct stat st{};
+    const Errno err = stat_following(opt_.temp_dir, st);
+    const std::string& shown = opt_.temp_dir_shown.empty() ? opt_.temp_dir : opt_.temp_dir_shown;
+    if (err == 0 && S_ISDIR(st.st_mode))
+        return;
+    if (err == 0)
+        throw ProtocolError(ExitCode::Syntax, "The temp-dir is not a directory: " + shown,
+                            protocol::UpstreamSite{"main.c", 1052});
+    if (err == ENOENT)
+        throw ProtocolError(ExitCode::Syntax, "The temp-dir does not exist: " + shown,
+                            protocol::UpstreamSite{"main.c", 1056});
+    throw ProtocolError(ExitCode::FileIo, "Failed to stat temp-dir " + shown + ": " + std::strerror(err),
+                        protocol::UpstreamSite{"main.c", 1059});
+}
+
 PushResult PushEngine::run(const WireFilterParams& wire)
 {
     Connection& conn = s_.conn;
@@ -147,8 +294,21 @@ PushResult PushEngine::run(const WireFilterParams& wire)
             return !filters.saw_dir_merge() && filters.excluded(name, is_dir) == Exclusion::Client;
         },
         numeric);
+    lists.set_keep_foreign_groups(opt_.am_root < 0);
 
     PushShared shared{opt_, s_.writer, lists, channel, {}, s_.module_name, s_.chrooted, {}, s_.chmod, {}, s_.log_item, s_.log_delete, nullptr};
+    if (s_.log_item) {
+        // Upstream log.c:log_formatted's %U/%G read F_OWNER/F_GROUP, which the receiver's
+        // flist.c:recv_file_entry already mapped to local ids.
+        shared.log_item = [&lists, inner = s_.log_item](const PushLogItem& item) {
+            PushLogItem mapped = item;
+            if (item.entry) {
+                mapped.local_uid = lists.local_uid(item.entry->uid);
+                mapped.local_gid = lists.local_gid(item.entry->gid).value_or(item.entry->gid);
+            }
+            inner(mapped);
+        };
+    }
     shared.attrs.preserve_perms = opt_.preserve_perms;
     shared.attrs.preserve_executability = opt_.preserve_executability;
     shared.attrs.preserve_mtimes = opt_.preserve_mtimes;
@@ -174,13 +334,22 @@ PushResult PushEngine::run(const WireFilterParams& wire)
     s_.report.emit(LogCode::Log, "receiving file list\n");
     lists.set_id_maps(opt_.usermap, opt_.groupmap,
                       [this](const std::string& text) { s_.report.emit(LogCode::Error, text); });
+    if (opt_.prune_empty_dirs) {
+        // Upstream flist.c:flist_clean prunes on the receiver (the client sends every
+        // directory); its is_excluded(ALL_FILTERS) keeps a directory the rules exclude.
+        lists.set_prune_empty_dirs(
+            [&filters](std::string_view name) { return filters.excluded(name, true) != Exclusion::None; });
+    }
     receiver.read_file_lists();
     shared.dest = get_local_name(lists);
     // Upstream get_local_name chdirs into the destination: from now on the module's rules
     // with a slash match the names from the module root through it.
     filters.set_transfer_root(shared.dest.base);
+    std::vector<std::string> basis_dirs;
+    check_alt_basis_dirs(shared.dest, basis_dirs);
     PushDeletion deletion(shared, conn, s_.report, &filters);
     shared.deletion = &deletion;
+    check_temp_dir();
 
     Generator generator(shared, conn, s_.report);
     conn.flush();

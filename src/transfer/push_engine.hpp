@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <vector>
 
 namespace ocr::transfer {
 
@@ -56,6 +57,13 @@ public:
 
 private:
     PushDestination get_local_name(ReceiverFileLists& lists);
+    /// upstream main.c:do_recv's check of --temp-dir before the receiver starts.
+    void check_temp_dir() const;
+    /// upstream main.c:check_alt_basis_dirs: resolves the --*-dest directories (module-
+    ///        relative, into @p out) and warns about those that are missing or not dirs.
+    void check_alt_basis_dirs(const PushDestination& dest, std::vector<std::string>& out) const;
+    /// stat() of a module-relative path, following a final symlink inside the module.
+    Errno stat_following(const std::string& rel, struct stat& st) const;
 
     const ReceiverOptions& opt_;
     Services s_;

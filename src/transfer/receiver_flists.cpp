@@ -81,7 +81,56 @@ std::optional<IdMap> parse_map(const std::optional<std::string>& spec, IdKind ki
     return std::move(parsed.map);
 }
 
+// Upstream F_DEPTH of a received name: its number of components, "." counting as none.
+int name_depth(std::string_view name)
+{
+    if (name == ".")
+        return 0;
+    return 1 + static_cast<int>(std::count(name.begin(), name.end(), '/'));
+}
+
 } // namespace
+
+std::size_t prune_empty_dirs(protocol::DecodedList& list, const std::function<bool(std::string_view)>& dir_excluded)
+{
+    // Upstream flist.c:flist_clean chains the directories that may still be pruned through
+    // their F_DEPTH slots; a stack of the same entries keeps the same order. A directory
+    // drops as many chained entries as upstream's depth count says (prev_depth down to its
+    // own depth), even where -R without implied dirs leaves gaps in the depths.
+    if (list.entries.empty() || list.high < 0)
+        return 0;
+    std::vector<std::size_t> pending;
+    std::size_t pruned = 0;
+    int prev_depth = 0;
+    auto prune = [&](std::size_t i) {
+        list.entries[i].active = false;
+        ++pruned;
+    };
+    const auto high = static_cast<std::size_t>(list.high);
+    for (std::size_t i = list.low; i <= high && i < list.entries.size(); ++i) {
+        const protocol::FileEntry& e = list.entries[i];
+        const int depth = e.active && protocol::is_dir(e.mode) ? name_depth(e.name) : 0;
+        if (depth == 0) {
+            // Anything else (a file, the top ".", a dropped duplicate) keeps its parents.
+            pending.clear();
+            continue;
+        }
+        for (int j = prev_depth; j >= depth && !pending.empty(); --j) {
+            prune(pending.back());
+            pending.pop_back();
+        }
+        prev_depth = depth;
+        if (dir_excluded && dir_excluded(e.name))
+            pending.clear(); // an excluded directory stays, and so do those above it
+        else
+            pending.push_back(i);
+    }
+    for (const std::size_t i : pending)
+        prune(i);
+    while (list.low < list.entries.size() && !list.entries[list.low].active)
+        ++list.low;
+    return pruned;
+}
 
 ReceiverFileLists::ReceiverFileLists(const protocol::FlistOptions& opts, protocol::FlistDecoder::NameFilter filter,
                                      bool numeric_ids)
@@ -111,9 +160,17 @@ void ReceiverFileLists::set_id_maps(const std::optional<std::string>& usermap,
     }
 }
 
+void ReceiverFileLists::set_prune_empty_dirs(std::function<bool(std::string_view)> dir_excluded)
+{
+    std::lock_guard<std::mutex> lock(mutex_);
+    prune_excluded_ = dir_excluded ? std::move(dir_excluded) : [](std::string_view) { return false; };
+}
+
 void ReceiverFileLists::read_first(protocol::ByteSource& in)
 {
     protocol::DecodedList first = decoder_.read_first_list(in);
+    if (prune_excluded_)
+        prune_empty_dirs(first, prune_excluded_);
     {
         std::lock_guard<std::mutex> lock(mutex_);
         for (const protocol::IdName& u : decoder_.id_lists().users)
@@ -290,7 +347,7 @@ std::optional<std::uint32_t> ReceiverFileLists::local_gid(std::uint32_t id) cons
             }
         }
     }
-    if (::geteuid() != 0 && !in_my_groups(static_cast<gid_t>(gid)))
+    if (!keep_foreign_groups_ && ::geteuid() != 0 && !in_my_groups(static_cast<gid_t>(gid)))
         return std::nullopt;
     return gid;
 }

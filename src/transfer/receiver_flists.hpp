@@ -28,6 +28,17 @@ struct ListPos {
     std::size_t entry = 0;  ///< index into that list's entries
 };
 
+/// @brief Upstream flist.c:flist_clean's --prune-empty-dirs pass on a receiver's sorted
+///        list: directories with nothing but other such directories below them become
+///        inactive, unless the filter rules exclude them (an excluded directory, and every
+///        directory above it, is kept). Entries that are inactive already count as
+///        content, as upstream's cleared duplicates do.
+/// @param list a sorted, cleaned list (the whole transfer: pruning turns incremental
+///        lists off).
+/// @param dir_excluded upstream is_excluded(name, dir, ALL_FILTERS) for a directory.
+/// @return how many directories were pruned.
+std::size_t prune_empty_dirs(protocol::DecodedList& list, const std::function<bool(std::string_view)>& dir_excluded);
+
 /// @brief The received lists, appended by the thread that reads the socket and read by both.
 ///
 /// Lists are never moved once published, so a reference from list() stays valid for the
@@ -51,6 +62,16 @@ public:
     ///        malformed map (after reporting the messages that came before it).
     void set_id_maps(const std::optional<std::string>& usermap, const std::optional<std::string>& groupmap,
                      const std::function<void(const std::string&)>& report);
+
+    /// @brief Prunes empty directories from the first list (upstream -m on a receiver).
+    ///        Call before read_first().
+    /// @param dir_excluded see prune_empty_dirs().
+    void set_prune_empty_dirs(std::function<bool(std::string_view)> dir_excluded);
+
+    /// @brief Under "fake super" (upstream am_root = -1) a group the daemon's user is not in
+    ///        is kept too: it goes into the entry's record (uidlist.c:recv_add_id tests
+    ///        !am_root). Call before the threads start.
+    void set_keep_foreign_groups(bool on) noexcept { keep_foreign_groups_ = on; }
 
     /// @brief Reads the first list (with its id lists when not incremental).
     /// @throw ProtocolError as FlistDecoder does.
@@ -103,9 +124,11 @@ private:
     mutable std::mutex mutex_;
     protocol::FlistDecoder decoder_;
     bool numeric_ids_;
+    bool keep_foreign_groups_ = false;
     bool preserve_uid_;
     bool preserve_gid_;
     bool xmit_id0_names_;
+    std::function<bool(std::string_view)> prune_excluded_; ///< set: -m prunes the first list
     std::optional<IdMap> usermap_;
     std::optional<IdMap> groupmap_;
     std::vector<std::unique_ptr<protocol::DecodedList>> lists_;

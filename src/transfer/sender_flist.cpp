@@ -8,6 +8,7 @@
 
 #include "protocol/flist_sort.hpp"
 #include "protocol/protocol_error.hpp"
+#include "transfer/stat_xattr.hpp"
 
 #include <fcntl.h>
 #include <sys/sysmacros.h>
@@ -238,8 +239,20 @@ int SenderFileLists::link_stat(const std::string& name, struct stat& st, bool fo
 {
     // Upstream flist.c:link_stat, with every lookup confined beneath the module.
     const std::string path = join(name);
-    if (opt_.links.copy_links || force_copy_links_)
-        return s_.fs.stat_through_link(path, st, stat_anchor_for(name));
+    // Upstream x_stat / x_lstat: a "fake super" module's record says what the entry is.
+    auto record = [&](StatXattrLookup found) {
+        if (found.result == StatXattrLookup::Result::Corrupt)
+            throw_corrupt_stat_xattr(full_fname(name), found.raw);
+        if (found.result == StatXattrLookup::Result::Failed)
+            s_.report.syserr(LogCode::ErrorXfer, found.err,
+                             std::string("failed to read xattr ") + kStatXattrName + " for " + full_fname(name));
+    };
+    if (opt_.links.copy_links || force_copy_links_) {
+        const int rc = s_.fs.stat_through_link(path, st, stat_anchor_for(name));
+        if (rc == 0)
+            record(s_.fs.lay_over_record(path, st, true));
+        return rc;
+    }
     // An entry of the directory being read is looked up through that directory's handle
     // (confined when it was opened): one syscall per name instead of reopening the parent.
     if (scan_fd_ >= 0 && scan_dir_ && name.size() > scan_dir_->size() &&
@@ -248,13 +261,19 @@ int SenderFileLists::link_stat(const std::string& name, struct stat& st, bool fo
         const std::string leaf = name.substr(scan_dir_->size());
         if (::fstatat(scan_fd_, leaf.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0)
             return -1;
+        record(s_.fs.lay_over_record_at(scan_fd_, leaf, st));
     } else if (s_.fs.stat(path, st, false) != 0) {
         return -1;
+    } else {
+        record(s_.fs.lay_over_record(path, st, false));
     }
     if (follow_dirlinks && S_ISLNK(st.st_mode)) {
         struct stat target{};
-        if (s_.fs.stat_through_link(path, target, stat_anchor_for(name)) == 0 && S_ISDIR(target.st_mode))
-            st = target;
+        if (s_.fs.stat_through_link(path, target, stat_anchor_for(name)) == 0) {
+            record(s_.fs.lay_over_record(path, target, true));
+            if (S_ISDIR(target.st_mode))
+                st = target;
+        }
     }
     return 0;
 }
@@ -369,7 +388,9 @@ std::optional<SentFile> SenderFileLists::make_file(const std::string& fname, con
         st.st_mode = S_IFREG | (st.st_mode & 07777);
         st.st_mtime = ::time(nullptr);
     }
-    e.mode = st.st_mode;
+    // Upstream's file_struct keeps 16 bits of the mode (more can only come from a "fake
+    // super" record).
+    e.mode = st.st_mode & 0xFFFFu;
     e.size = (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode) || S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode)) ? 0 : st.st_size;
     e.mtime = st.st_mtim.tv_sec;
     e.mtime_nsec = static_cast<std::uint32_t>(st.st_mtim.tv_nsec >= 0 && st.st_mtim.tv_nsec < 1000000000 ? st.st_mtim.tv_nsec : 0);

@@ -92,6 +92,13 @@ struct ReceiverOptions {
     bool dest_given = false;                   ///< a destination argument was sent at all
     /// Module-relative directory for temp files (--temp-dir / "temp dir"); empty: none.
     std::string temp_dir;
+    /// The --temp-dir as upstream names it in its messages (the daemon's sanitized form).
+    std::string temp_dir_shown;
+    /// --compare-dest/--copy-dest/--link-dest arguments as the client sent them.
+    std::vector<std::string> basis_dirs;
+    int alt_dest_type = 0;                     ///< 1 compare, 2 copy, 3 link (upstream *_DEST)
+    bool sanitize_paths = false;               ///< upstream sanitize_paths (a module not chrooted)
+    std::string module_dir = "/";              ///< upstream module_dir: the module path, "/" chrooted
 
     // Which files to update (generator.c:recv_generator, quick_check_ok).
     bool dry_run = false;                      ///< !do_xfers
@@ -109,6 +116,7 @@ struct ReceiverOptions {
     bool recurse = false;
     bool relative_paths = false;
     bool implied_dirs = true;
+    bool prune_empty_dirs = false;             ///< -m (the receiver prunes its list)
 
     // How files are written.
     bool inplace = false;

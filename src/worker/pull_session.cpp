@@ -191,6 +191,12 @@ daemon::UpstreamSite pull_error_site(int code, std::string_view message)
     }
 }
 
+void configure_sender_fs(transfer::ModuleFs& fs, const daemon::ServerOptions& options)
+{
+    // Upstream: flist.c:link_stat uses x_lstat/x_stat, which read the record when am_root < 0.
+    fs.set_fake_super(options.am_root < 0);
+}
+
 int run_pull(const PullContext& ctx, daemon::ServerOptions& options, UniqueFd client)
 {
     const int effective_timeout = ctx.io_timeout;
@@ -228,6 +234,7 @@ int run_pull(const PullContext& ctx, daemon::ServerOptions& options, UniqueFd cl
         conn.start_mux_in();
 
     transfer::ModuleFs fs(std::move(ctx.confined.root));
+    configure_sender_fs(fs, options);
     ctx.filter_files.confined(fs);
 
     const transfer::FilterOptions fo =

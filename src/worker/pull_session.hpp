@@ -8,6 +8,7 @@
 #include "daemon/server_options.hpp"
 #include "daemon/session_descriptor.hpp"
 #include "daemon/upstream_text.hpp"
+#include "transfer/module_fs.hpp"
 #include "worker/confinement.hpp"
 #include "worker/filter_files.hpp"
 
@@ -40,6 +41,14 @@ struct PullContext {
 /// @param message the error's text.
 /// @return the "at FILE(LINE)" of upstream's "rsync error:" line.
 [[nodiscard]] daemon::UpstreamSite pull_error_site(int code, std::string_view message);
+
+/// @brief Sets up the module tree as a pull's sender reads it: in a "fake super" module
+///        (upstream am_root < 0, which only the module setting gives a daemon) each entry's
+///        stored record is laid over its real stat, so the client gets the modes, owners
+///        and device numbers an earlier push stored there.
+/// @param fs the module tree.
+/// @param options the accepted options after the module's overrides.
+void configure_sender_fs(transfer::ModuleFs& fs, const daemon::ServerOptions& options);
 
 /// @brief Runs the pull on @p client. @p options are the accepted options after the
 ///        module's overrides.

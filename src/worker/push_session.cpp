@@ -87,6 +87,7 @@ transfer::ReceiverOptions receiver_options(const daemon::ServerOptions& o, const
         const std::string& t = *o.tmpdir;
         const std::string& root = ctx.module.path;
         const bool from_module = !ctx.module.temp_dir.empty() && t == ctx.module.temp_dir;
+        r.temp_dir_shown = t;
         if (!from_module || t.empty() || t[0] != '/') {
             r.temp_dir = module_relative(t, ctx.module_dirlen);
         } else if (t.size() > root.size() && t.compare(0, root.size(), root) == 0 && t[root.size()] == '/') {
@@ -96,6 +97,11 @@ transfer::ReceiverOptions receiver_options(const daemon::ServerOptions& o, const
                          ctx.module.name);
         }
     }
+
+    r.basis_dirs = o.basis_dirs;
+    r.alt_dest_type = o.alt_dest_type;
+    r.sanitize_paths = ctx.module_dirlen != 0;
+    r.module_dir = ctx.module_dirlen != 0 ? ctx.module.path : std::string("/");
 
     r.dry_run = o.do_xfers == 0;
     r.whole_file = o.whole_file > 0 || started.checksums.forces_whole_file();
@@ -114,6 +120,7 @@ transfer::ReceiverOptions receiver_options(const daemon::ServerOptions& o, const
     r.recurse = o.recurse != 0;
     r.relative_paths = o.relative_paths > 0;
     r.implied_dirs = o.implied_dirs != 0;
+    r.prune_empty_dirs = o.prune_empty_dirs != 0;
 
     r.inplace = o.inplace != 0;
     r.append_mode = o.append_mode;
@@ -245,9 +252,9 @@ public:
         it.length = f.size;
         it.mtime = static_cast<std::time_t>(f.mtime);
         if (preserve_uid_)
-            it.uid = f.uid;
+            it.uid = p.local_uid.value_or(f.uid);
         if (preserve_gid_)
-            it.gid = f.gid;
+            it.gid = p.local_gid.value_or(f.gid);
         it.symlink_target = f.symlink_target;
         it.iflags = p.iflags;
         it.bytes_read = p.bytes_read;

@@ -1,12 +1,18 @@
 // SPDX-License-Identifier: MIT
 // pull_error_site: the "at FILE(LINE)" a pull's fatal errors report when the code that
-// raised them named no upstream site.
+// raised them named no upstream site; configure_sender_fs: how the sender reads the module.
 #include "worker/pull_session.hpp"
 
 #include "protocol/exit_code.hpp"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <sys/xattr.h>
+#include <unistd.h>
 
+#include <filesystem>
+#include <fstream>
 #include <string>
 
 namespace ocr::worker {
@@ -43,6 +49,58 @@ TEST(PullErrorSite, OtherCodes)
     EXPECT_EQ(where(ExitCode::Syntax, "found \"..\" dir in relative path: a/../b"), "flist.c(2665)");
     // A text of one code does not pick the site of another.
     EXPECT_EQ(where(ExitCode::FileIo, "Invalid checksum count -1 [sender]"), "sender.c(733)");
+}
+
+// A module directory with one file whose fake-super record says mode 0600, owner 1234:4321.
+class FakeSuperModule : public ::testing::Test {
+protected:
+    void SetUp() override
+    {
+        char tmpl[] = "/tmp/ocr_pull_fake_super_XXXXXX";
+        ASSERT_NE(::mkdtemp(tmpl), nullptr);
+        root_ = tmpl;
+        std::ofstream(root_ + "/f") << "hello\n";
+        ::chmod((root_ + "/f").c_str(), 0644);
+        static constexpr char kRecord[] = "100600 0,0 1234:4321";
+        ASSERT_EQ(::setxattr((root_ + "/f").c_str(), "user.rsync.%stat", kRecord, sizeof kRecord - 1, 0), 0)
+            << "user xattrs are needed on /tmp";
+    }
+    void TearDown() override { std::filesystem::remove_all(root_); }
+
+    // The sender's view of "f" after configure_sender_fs with @p am_root.
+    struct stat sender_stat(int am_root) const
+    {
+        transfer::ModuleFs fs(UniqueFd(::open(root_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)));
+        daemon::ServerOptions options;
+        options.am_root = am_root;
+        configure_sender_fs(fs, options);
+        struct stat st{};
+        EXPECT_EQ(::fstatat(fs.root_fd(), "f", &st, AT_SYMLINK_NOFOLLOW), 0);
+        (void)fs.lay_over_record("f", st, false);
+        return st;
+    }
+
+    std::string root_;
+};
+
+// Verifies that a pull from a "fake super" module (am_root -1) sends the stored record's
+// mode and owners, as upstream's x_lstat does, instead of the file's real ones.
+TEST_F(FakeSuperModule, RecordLaidOverForFakeSuper)
+{
+    const struct stat st = sender_stat(-1);
+    EXPECT_EQ(st.st_mode, static_cast<mode_t>(S_IFREG | 0600));
+    EXPECT_EQ(st.st_uid, 1234u);
+    EXPECT_EQ(st.st_gid, 4321u);
+}
+
+// Verifies that without "fake super" (a client's --super or --no-super) the real stat goes out.
+TEST_F(FakeSuperModule, RealStatOtherwise)
+{
+    for (const int am_root : {0, 1, 2}) {
+        const struct stat st = sender_stat(am_root);
+        EXPECT_EQ(st.st_mode, static_cast<mode_t>(S_IFREG | 0644)) << am_root;
+        EXPECT_NE(st.st_uid, 1234u) << am_root;
+    }
 }
 
 } // namespace
