@@ -46,6 +46,11 @@ def make_data(directory: str, mib: int) -> str:
     """A file of random bytes, kept between runs of the same size."""
     os.makedirs(directory, exist_ok=True)
     path = os.path.join(directory, f"random-{mib}MiB.bin")
+    # The module is this directory: a file of another size left by an earlier run would
+    # be pulled too.
+    for name in os.listdir(directory):
+        if name != os.path.basename(path):
+            os.remove(os.path.join(directory, name))
     if os.path.exists(path) and os.path.getsize(path) == mib * 1024 * 1024:
         return path
     with open(path + ".tmp", "wb") as out:
