@@ -1116,6 +1116,21 @@ def select_tests(suite: unittest.TestSuite) -> tuple[unittest.TestSuite, list[st
     return kept, excluded
 
 
+def add_protocol_cases(test_class, cases, protocols_of) -> None:
+    """Gives ``test_class`` one method ``test_p<proto>_<case.name>`` per case and protocol,
+    each calling ``self.run_case(case, proto)``; ``protocols_of(case)`` lists the protocols.
+    One method per pair, so that unittest reports (and -k selects) each on its own."""
+    def make(case, proto):
+        def test(self):
+            self.run_case(case, proto)
+        test.__doc__ = f"Verifies that at protocol {proto}, {case.doc}, exactly as upstream does."
+        return test
+
+    for case in cases:
+        for proto in protocols_of(case):
+            setattr(test_class, f"test_p{proto}_{case.name}", make(case, proto))
+
+
 def main(argv: Optional[Sequence[str]] = None) -> None:
     """Entry point of every test_*.py: ``python3 test_x.py [-v] [-q] [-f] [Class[.method] ...]``."""
     args = list(sys.argv[1:] if argv is None else argv)

@@ -202,16 +202,7 @@ class PushHardLinksTest(unittest.TestCase):
             tree.remove_tree(d)
 
 
-def _make_test(case: Case, proto: int):
-    def test(self):
-        self.run_case(case, proto)
-    test.__doc__ = f"Verifies that at protocol {proto}, {case.doc}, exactly as upstream does."
-    return test
-
-
-for _case in CASES:
-    for _proto in PROTOCOLS:
-        setattr(PushHardLinksTest, f"test_p{_proto}_{_case.name}", _make_test(_case, _proto))
+h.add_protocol_cases(PushHardLinksTest, CASES, lambda _c: PROTOCOLS)
 
 
 if __name__ == "__main__":
