@@ -292,8 +292,11 @@ void Generator::run()
                 if (*cur_ + 1 < visible_lists_) {
                     conn_.flush();
                     // The lists of one burst from the sender are one read for upstream;
-                    // let the receiver thread finish publishing what has arrived.
-                    while (!flist_eof_)
+                    // let the receiver thread finish publishing what has arrived. Only
+                    // deletions made while generating are ordered by it (their lines against
+                    // the client's itemized ones), and the pause costs up to 5 ms per catch-up,
+                    // so other pushes do not wait.
+                    while (!flist_eof_ && s_.deletion && s_.deletion->during())
                         if (auto ev = s_.channel.take(std::chrono::milliseconds(5)))
                             handle_event(*ev);
                         else
