@@ -183,19 +183,23 @@ class PushKillTest(unittest.TestCase):
                 client.send_signal(signal.SIGKILL)
             else:
                 # Upstream's session process forks its receiver right at the start: a child
-                # born after the scan above would survive and hold the client. Kill until
-                # nothing serves the session any more.
-                for _ in range(50):
-                    for pid in serving:
+                # born after the scan above would survive and hold the client, and on a
+                # loaded machine the fork can come well after the scan. Kill whatever serves
+                # the session until several scans in a row find nothing.
+                targets = list(serving)
+                quiet_scans = 0
+                for _ in range(100):
+                    for pid in targets:
                         try:
                             os.kill(pid, signal.SIGKILL)
                         except ProcessLookupError:
                             pass
                     time.sleep(0.05)
-                    more = set(h.daemon_pids_serving(daemon, client.pid)) - set(serving)
-                    if not more:
+                    targets = h.daemon_pids_serving(daemon, client.pid)
+                    serving = serving + sorted(set(targets) - set(serving))
+                    quiet_scans = 0 if targets else quiet_scans + 1
+                    if quiet_scans >= 4:
                         break
-                    serving = serving + sorted(more)
             client.wait(30)
             h.eventually(lambda: not any(p in daemon.processes() for p in serving),
                          timeout=20, message=f"{daemon.kind}: session processes {serving} "
