@@ -82,6 +82,56 @@ Errno stat_entry(const PushShared& s, Reporter& report, const std::string& rel, 
     return 0;
 }
 
+// Upstream rsync.h COMPARE_DEST / COPY_DEST / LINK_DEST.
+constexpr int kCompareDest = 1;
+constexpr int kCopyDest = 2;
+constexpr int kLinkDest = 3;
+
+std::string join_path(const std::string& dir, const std::string& name)
+{
+    if (name.empty() || name == ".")
+        return dir.empty() ? std::string(".") : dir;
+    if (dir.empty() || dir == ".")
+        return name;
+    return dir + "/" + name;
+}
+
+// Upstream generator.c:basis_link_stat: an alt-dest candidate is looked at without following
+// any symlink (the writer's confined lstat), through its record under "fake super"; a
+// record that cannot be read only makes the candidate look as it is on disk.
+Errno stat_alt_entry(const PushShared& s, const std::string& rel, struct stat& st)
+{
+    if (s.attrs.am_root >= 0)
+        return s.stat_path(rel, st);
+    StatXattrLookup found;
+    return s.writer.lstat_fake_super(rel, st, found);
+}
+
+// Copies all of @p in to @p out; 0 or the errno.
+Errno copy_fd_data(int in, int out)
+{
+    char buf[64 * 1024];
+    for (;;) {
+        const ssize_t n = ::read(in, buf, sizeof buf);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            return errno;
+        }
+        if (n == 0)
+            return 0;
+        for (ssize_t off = 0; off < n;) {
+            const ssize_t m = ::write(out, buf + off, static_cast<std::size_t>(n - off));
+            if (m < 0) {
+                if (errno == EINTR)
+                    continue;
+                return errno;
+            }
+            off += m;
+        }
+    }
+}
+
 // Upstream util1.c:make_path: every missing directory of @p dir (relative to @p base),
 // made with full permissions less the umask; an entry in the way that is not a
 // directory stops it.
@@ -559,6 +609,225 @@ bool Generator::quick_check_ok(const protocol::FileEntry& e, const std::string& 
     return !mtime_differs(st, e, o.modify_window);
 }
 
+bool Generator::attrs_unchanged(const protocol::FileEntry& e, std::uint32_t mode, const struct stat& st)
+{
+    // Upstream generator.c:unchanged_attrs for a regular file: times (-t), permissions and
+    // ownership as itemize() would report them.
+    const ReceiverOptions& o = s_.opt;
+    if (S_ISLNK(st.st_mode)) {
+        // Linux can set a symlink's times and owner, not its permissions.
+        if (o.preserve_mtimes && !o.omit_link_times && mtime_differs(st, e, o.modify_window))
+            return false;
+    } else {
+        if (o.preserve_mtimes && mtime_differs(st, e, o.modify_window))
+            return false;
+        if (o.preserve_perms && (st.st_mode & 07777) != (mode & 07777))
+            return false;
+        if (o.preserve_executability && ((st.st_mode & 0111) != 0) != ((mode & 0111) != 0))
+            return false;
+    }
+    if (o.preserve_uid && o.am_root != 0 && s_.lists.local_uid(e.uid) != st.st_uid)
+        return false;
+    if (o.preserve_gid) {
+        const auto gid = s_.lists.local_gid(e.gid);
+        if (gid && *gid != st.st_gid)
+            return false;
+    }
+    return true;
+}
+
+bool Generator::copy_altdest_file(const std::string& from_rel, const std::string& rel, const protocol::FileEntry& e,
+                                  std::uint32_t mode)
+{
+    // Upstream generator.c:copy_altdest_file: util1.c:copy_file into a temp file beside the
+    // destination, then rsync.c:finish_transfer (attributes, then the rename).
+    const ReceiverOptions& o = s_.opt;
+    const std::string full = s_.full_fname(e.name);
+    Errno err = 0;
+    UniqueFd in = s_.writer.open_read(from_rel, err);
+    std::optional<TempFile> temp;
+    if (in)
+        temp = s_.writer.create_temp(rel, o.temp_dir, err, mode & 07777);
+    if (temp)
+        err = copy_fd_data(in.get(), temp->fd.get());
+    if (!in || !temp || err != 0) {
+        if (temp)
+            s_.writer.discard(*temp);
+        return false;
+    }
+    auto on_error = [this](int code, const std::string& text) { report_.syserr(LogCode::ErrorXfer, code, text); };
+    const AttrTarget target = s_.target_for(e, mode);
+    struct stat tst{};
+    (void)::fstat(temp->fd.get(), &tst);
+    (void)set_file_attrs(s_.writer, rel, temp->fd.get(), target, &tst, s_.attrs, kAttrsAccurateTime, full, on_error);
+    bool copied = false;
+    const std::string temp_name = temp->name;
+    if (const Errno rerr = s_.writer.rename_into_place(*temp, rel, copied); rerr != 0) {
+        report_.syserr(LogCode::ErrorXfer, rerr, "rename " + s_.full_fname(temp_name) + " -> \"" + rel + "\"");
+        s_.writer.discard(*temp);
+        return false;
+    }
+    if (copied)
+        (void)set_file_attrs(s_.writer, rel, -1, target, nullptr, s_.attrs, kAttrsAccurateTime, full, on_error);
+    return true;
+}
+
+int Generator::try_dests_reg(const protocol::FileEntry& e, std::int32_t ndx, const std::string& rel,
+                             std::uint32_t mode, const struct stat* real_st, std::string& cmp_rel,
+                             struct stat& cmp_st)
+{
+    // Upstream generator.c:try_dests_reg: the best candidate over all basis dirs (a regular
+    // file; then one passing the quick check; then one with the same attributes too).
+    const ReceiverOptions& o = s_.opt;
+    const std::string name = list_name_of(s_, rel);
+    int best = -1;
+    int level = 0;
+    for (std::size_t j = 0; j < basis_dirs_.size(); ++j) {
+        const std::string cand = join_path(basis_dirs_[j], name);
+        struct stat cst{};
+        if (stat_alt_entry(s_, cand, cst) != 0 || !S_ISREG(cst.st_mode))
+            continue;
+        if (level == 0) {
+            best = static_cast<int>(j);
+            level = 1;
+        }
+        if (!quick_check_ok(e, cand, cst))
+            continue;
+        if (level == 1) {
+            best = static_cast<int>(j);
+            level = 2;
+        }
+        if (attrs_unchanged(e, mode, cst)) {
+            best = static_cast<int>(j);
+            level = 3;
+            break;
+        }
+    }
+    if (level == 0)
+        return -1;
+    cmp_rel = join_path(basis_dirs_[static_cast<std::size_t>(best)], name);
+    if (stat_alt_entry(s_, cmp_rel, cmp_st) != 0)
+        return -1;
+    // Upstream maybe_ATTRS_REPORT: set unless the client itemizes.
+    const bool attrs_report = !o.stdout_format_has_i;
+    bool copy = false;
+    if (level == 3 && o.alt_dest_type != kCopyDest) {
+        if (real_st) {
+            if (o.alt_dest_type == kLinkDest && real_st->st_dev == cmp_st.st_dev && real_st->st_ino == cmp_st.st_ino)
+                return -1;
+            if (const Errno err = s_.writer.unlink(rel); err != 0 && err != ENOENT)
+                return -1;
+        }
+        if (o.alt_dest_type == kLinkDest) {
+            // Upstream hlink.c:hard_link_one, terse: a failure is only mentioned with -v,
+            // and the file is copied instead.
+            const Errno lerr = o.dry_run ? 0 : s_.writer.link(cmp_rel, rel);
+            if (lerr != 0) {
+                if (o.info_name >= 1)
+                    report_.syserr(LogCode::Info, lerr,
+                                   "link " + s_.full_fname(e.name) + " => " + join_path(basis_dirs_[static_cast<std::size_t>(best)], name) + " failed");
+                copy = true;
+            } else {
+                if (hl_.find(ndx))
+                    finish_hard_link(ndx, rel, &cmp_st);
+                if (!attrs_report && (o.info_name >= 2 || o.stdout_format_has_i > 1))
+                    itemize(e, mode, ndx, 0, &cmp_st, kItemLocalChange | kItemXnameFollows);
+            }
+        } else {
+            itemize(e, mode, ndx, 0, &cmp_st, 0);
+        }
+        if (!copy) {
+            if (o.info_name >= 2 && attrs_report)
+                report_.emit(LogCode::Client, e.name + " is uptodate\n");
+            return -2;
+        }
+    }
+    if (!copy && real_st)
+        return -1;
+    if (copy || level >= 2) {
+        if (!o.dry_run && !copy_altdest_file(cmp_rel, rel, e, mode))
+            return -1;
+        itemize(e, mode, ndx, 0, &cmp_st, kItemLocalChange);
+        if (attrs_report && o.info_name >= 2 && level == 3)
+            report_.emit(LogCode::Client, e.name + " is uptodate\n");
+        if (hl_.find(ndx))
+            finish_hard_link(ndx, rel, nullptr);
+        return -2;
+    }
+    return best;
+}
+
+int Generator::try_dests_non(const protocol::FileEntry& e, std::int32_t ndx, const std::string& rel,
+                             std::uint32_t mode, struct stat& alt_st)
+{
+    // Upstream generator.c:try_dests_non: the same search as for a regular file, where the
+    // quick check compares a symlink's target or a device's numbers.
+    const ReceiverOptions& o = s_.opt;
+    const std::string name = list_name_of(s_, rel);
+    const std::uint32_t type = e.mode & S_IFMT;
+    const dev_t rdev = protocol::is_device(e.mode) ? makedev(e.rdev_major, e.rdev_minor) : 0;
+    auto same_content = [&](const std::string& cand, const struct stat& cst) {
+        if (S_ISLNK(cst.st_mode)) {
+            const auto now = o.am_root < 0 ? s_.writer.read_fake_symlink(cand) : s_.read_link(cand);
+            return now && *now == s_.stored_target(e);
+        }
+        if (S_ISCHR(cst.st_mode) || S_ISBLK(cst.st_mode))
+            return cst.st_rdev == rdev;
+        return true;
+    };
+    int best = -1;
+    int level = 0;
+    for (std::size_t j = 0; j < basis_dirs_.size(); ++j) {
+        const std::string cand = join_path(basis_dirs_[j], name);
+        struct stat cst{};
+        if (stat_alt_entry(s_, cand, cst) != 0 || (cst.st_mode & S_IFMT) != type)
+            continue;
+        if (level < 1) {
+            level = 1;
+            best = static_cast<int>(j);
+        }
+        if (!same_content(cand, cst))
+            continue;
+        if (level < 2) {
+            level = 2;
+            best = static_cast<int>(j);
+        }
+        if (attrs_unchanged(e, mode, cst)) {
+            level = 3;
+            best = static_cast<int>(j);
+            break;
+        }
+    }
+    if (level == 0)
+        return -1;
+    const std::string cmp_rel = join_path(basis_dirs_[static_cast<std::size_t>(best)], name);
+    if (stat_alt_entry(s_, cmp_rel, alt_st) != 0)
+        return -1;
+    if (level < 3)
+        return best;
+    bool cannot_hardlink = false;
+    if (o.alt_dest_type == kLinkDest && !protocol::is_dir(e.mode)) {
+        // Upstream: a link the destination refuses falls back to making the entry.
+        if (!o.dry_run && s_.writer.link(cmp_rel, rel) != 0) {
+            cannot_hardlink = true;
+            level = 2;
+        } else if (hl_.find(ndx)) {
+            finish_hard_link(ndx, rel, nullptr);
+        }
+    } else {
+        level = 2;
+    }
+    if (o.stdout_format_has_i && (o.info_name >= 2 || o.stdout_format_has_i > 1)) {
+        const std::uint32_t chg = o.alt_dest_type == kCompareDest && !protocol::is_dir(e.mode)
+                                      ? 0
+                                      : kItemLocalChange | (level == 3 ? kItemXnameFollows : 0);
+        itemize(e, mode, ndx, 0, &alt_st, chg | kItemMatched);
+    }
+    if (o.info_name >= 2 && !o.stdout_format_has_i)
+        report_.emit(LogCode::Client, e.name + (protocol::is_dir(e.mode) ? "/" : "") + " is uptodate\n");
+    return cannot_hardlink ? -3 : -2;
+}
+
 void Generator::recv_generator(const protocol::FileEntry& e, std::int32_t ndx, int is_dir, bool redo)
 {
     const ReceiverOptions& o = s_.opt;
@@ -746,7 +1015,19 @@ void Generator::gen_dir(const protocol::FileEntry& e, const std::string& rel, st
         statret = -1;
     if (!o.preserve_perms)
         mode = dest_mode(mode, st.st_mode, s_.default_perms(), statret == 0, o.preserve_executability);
-    itemize(e, mode, ndx, statret, statret == 0 ? &st : nullptr, statret != 0 ? kItemLocalChange : 0);
+    // Upstream: a matching directory of an alt-dest dir is what a new one is compared with.
+    bool reporting = true;
+    struct stat alt_st{};
+    if (statret != 0 && !basis_dirs_.empty()) {
+        const int j = try_dests_non(e, ndx, rel, mode, alt_st);
+        if (j == -2)
+            reporting = false;
+        if (j == -2 || j >= 0)
+            statret = 1;
+    }
+    if (reporting)
+        itemize(e, mode, ndx, statret, statret == 0 ? &st : statret == 1 ? &alt_st : nullptr,
+                statret != 0 ? kItemLocalChange : 0);
     if (real_ret != 0 && !o.dry_run && !rel.empty()) {
         const Errno err = s_.writer.mkdir(rel, mode | added);
         if (err != 0 && err != EEXIST) {
@@ -759,7 +1040,7 @@ void Generator::gen_dir(const protocol::FileEntry& e, const std::string& rel, st
         }
     }
     const AttrOutcome out = set_attrs(e, rel, mode, real_ret != 0 ? nullptr : &real_st, 0, created);
-    if (out.updated && o.info_name >= 1 && o.flist.protocol >= 29 && !o.logfile_format_has_i)
+    if (reporting && out.updated && o.info_name >= 1 && o.flist.protocol >= 29 && !o.logfile_format_has_i)
         report_.emit(LogCode::Log, e.name + "/\n");
     if (o.am_root == 0 && (mode & S_IRWXU) != S_IRWXU && dir_tweaking_) {
         // Keep the directory usable while its contents are written; touch_up_dir restores it.
@@ -812,6 +1093,23 @@ void Generator::gen_symlink(const protocol::FileEntry& e, const std::string& rel
             return;
         }
     }
+    bool reporting = true;
+    int shown_ret = (statret == 0 && !S_ISLNK(st.st_mode)) ? -1 : statret;
+    const struct stat* shown_st = &st;
+    struct stat alt_st{};
+    if (statret != 0 && !basis_dirs_.empty()) {
+        const int j = try_dests_non(e, ndx, rel, mode, alt_st);
+        if (j == -3) {
+            reporting = false;
+        } else if (j == -2) {
+            if (o.alt_dest_type != kCopyDest)
+                return;
+            reporting = false;
+        } else if (j >= 0) {
+            shown_ret = 1;
+            shown_st = &alt_st;
+        }
+    }
     if (!o.dry_run) {
         const bool atomic = statret == 0 && !S_ISDIR(st.st_mode) && o.temp_dir.empty();
         // -b keeps what is replaced (upstream atomic_create): linked when atomic, else moved.
@@ -841,9 +1139,9 @@ void Generator::gen_symlink(const protocol::FileEntry& e, const std::string& rel
         }
     }
     (void)set_attrs(e, rel, mode, nullptr, 0);
-    itemize(e, mode, ndx, (statret == 0 && !S_ISLNK(st.st_mode)) ? -1 : statret, &st,
-            kItemLocalChange | kItemReportChange);
-    if (o.info_name >= 1 && o.flist.protocol >= 29 && !o.logfile_format_has_i)
+    if (reporting)
+        itemize(e, mode, ndx, shown_ret, shown_st, kItemLocalChange | kItemReportChange);
+    if (reporting && o.info_name >= 1 && o.flist.protocol >= 29 && !o.logfile_format_has_i)
         report_.emit(LogCode::Log, e.name + " -> " + e.symlink_target + "\n");
     if (hl_.find(ndx))
         finish_hard_link(ndx, rel, nullptr);
@@ -867,7 +1165,23 @@ void Generator::gen_special(const protocol::FileEntry& e, const std::string& rel
             return;
         }
     }
-    const int shown = statret == 0 && (st.st_mode & S_IFMT) != (e.mode & S_IFMT) ? -1 : statret;
+    int shown = statret == 0 && (st.st_mode & S_IFMT) != (e.mode & S_IFMT) ? -1 : statret;
+    const struct stat* shown_st = &st;
+    bool reporting = true;
+    struct stat alt_st{};
+    if (statret != 0 && !basis_dirs_.empty()) {
+        const int j = try_dests_non(e, ndx, rel, mode, alt_st);
+        if (j == -3) {
+            reporting = false;
+        } else if (j == -2) {
+            if (o.alt_dest_type != kCopyDest)
+                return;
+            reporting = false;
+        } else if (j >= 0) {
+            shown = 1;
+            shown_st = &alt_st;
+        }
+    }
     if (!o.dry_run) {
         const int backed = statret == 0 && s_.deletion ? s_.deletion->backup_in_way(rel, st, false) : 0; // -b
         if (backed < 0)
@@ -886,7 +1200,8 @@ void Generator::gen_special(const protocol::FileEntry& e, const std::string& rel
         }
     }
     (void)set_attrs(e, rel, mode, nullptr, 0);
-    itemize(e, mode, ndx, shown, &st, kItemLocalChange | kItemReportChange);
+    if (reporting)
+        itemize(e, mode, ndx, shown, shown_st, kItemLocalChange | kItemReportChange);
     if (hl_.find(ndx))
         finish_hard_link(ndx, rel, nullptr);
 }
@@ -912,6 +1227,20 @@ void Generator::gen_file(const protocol::FileEntry& e, const std::string& rel, s
             return;
         statret = -1;
     }
+    // Upstream: an alt-dest dir may settle the file, or give the basis of a missing one.
+    std::string alt_rel;
+    int alt_type = -1;
+    if (!basis_dirs_.empty() && (statret != 0 || o.alt_dest_type != kCopyDest)) {
+        struct stat cmp_st{};
+        const int j = try_dests_reg(e, ndx, rel, mode, statret == 0 ? &st : nullptr, alt_rel, cmp_st);
+        if (j == -2)
+            return;
+        if (j >= 0) {
+            alt_type = j;
+            st = cmp_st;
+            statret = 0;
+        }
+    }
     const struct stat real_st = st;
     const int real_ret = statret;
     // Upstream: a regular file left in the --partial-dir by an earlier run is the basis.
@@ -919,12 +1248,13 @@ void Generator::gen_file(const protocol::FileEntry& e, const std::string& rel, s
     struct stat partial_st{};
     if (partial && !(s_.writer.lstat(*partial, partial_st) == 0 && S_ISREG(partial_st.st_mode)))
         partial.reset();
-    std::string basis_rel = rel;
-    std::uint8_t basis_type = kBasisFname;
+    std::string basis_rel = alt_type >= 0 ? alt_rel : rel;
+    std::uint8_t basis_type = alt_type >= 0 ? static_cast<std::uint8_t>(alt_type) : kBasisFname;
     UniqueFd basis;
     if (statret == 0 || partial) {
         if (statret == 0) {
-            if (!redo && quick_check_ok(e, rel, st)) {
+            // An alt-dest basis is never up to date (upstream skips the quick check for it).
+            if (alt_type < 0 && !redo && quick_check_ok(e, rel, st)) {
                 if (partial) {
                     // A partial file is stale once the file itself is up to date.
                     (void)s_.writer.unlink(*partial);

@@ -41,6 +41,10 @@ public:
 
     [[nodiscard]] std::int64_t created_files() const noexcept { return created_; }
 
+    /// @brief The --compare-dest/--copy-dest/--link-dest directories, module-relative, in
+    ///        the client's order (upstream basis_dir[]; index j is basis type j on the wire).
+    void set_basis_dirs(std::vector<std::string> dirs) { basis_dirs_ = std::move(dirs); }
+
 private:
     struct ListState {
         int in_progress = 0;
@@ -58,6 +62,24 @@ private:
     void gen_file(const protocol::FileEntry& e, const std::string& rel, std::int32_t ndx, int statret,
                   struct stat& st, bool redo);
     bool quick_check_ok(const protocol::FileEntry& e, const std::string& rel, const struct stat& st);
+    /// upstream generator.c:try_dests_reg: -2 when the file was handled from an alt-dest
+    ///        match (skipped, linked or copied), -1 when none helps, else the index of the
+    ///        basis dir whose file @p cmp_rel (stat @p cmp_st) is the delta basis.
+    ///        @p real_st is the existing destination (only an exact match is looked for then).
+    int try_dests_reg(const protocol::FileEntry& e, std::int32_t ndx, const std::string& rel, std::uint32_t mode,
+                      const struct stat* real_st, std::string& cmp_rel, struct stat& cmp_st);
+    /// upstream generator.c:try_dests_non for a directory, symlink, device or special that
+    ///        is missing: -2 when an exact match settled it (linked, or nothing to do),
+    ///        -3 when it matched but could not be hard-linked, -1 when nothing matched, else
+    ///        the index of the matching dir (its entry's stat in @p alt_st).
+    int try_dests_non(const protocol::FileEntry& e, std::int32_t ndx, const std::string& rel, std::uint32_t mode,
+                      struct stat& alt_st);
+    /// upstream generator.c:copy_altdest_file: copies @p from_rel to a temp file and puts it
+    ///        in place of @p rel with the entry's attributes.
+    bool copy_altdest_file(const std::string& from_rel, const std::string& rel, const protocol::FileEntry& e,
+                           std::uint32_t mode);
+    /// upstream generator.c:unchanged_attrs against an alt-dest entry's stat.
+    bool attrs_unchanged(const protocol::FileEntry& e, std::uint32_t mode, const struct stat& st);
     /// upstream itemize(); @p ndx < 0 writes only the flags (after a transfer's index).
     void itemize(const protocol::FileEntry& e, std::uint32_t mode, std::int32_t ndx, int statret,
                  const struct stat* st, std::uint32_t iflags, std::uint8_t basis_type = kBasisFname,
@@ -123,6 +145,7 @@ private:
     std::string parent_dirname_;   ///< upstream recv_generator's parent_dirname
     std::string prior_dir_name_;   ///< upstream prior_dir_file's name
     std::optional<std::unordered_map<std::string, std::uint32_t>> listed_dirs_; ///< names -> modes
+    std::vector<std::string> basis_dirs_; ///< upstream basis_dir[], module-relative
 };
 
 } // namespace ocr::transfer

@@ -42,14 +42,22 @@ int ModuleFs::openat_beneath(int dirfd, std::string_view rel, int flags, bool no
     }
 }
 
+int ModuleFs::noatime_flag() const noexcept
+{
+    // openat2 applies the flag to the last component only: the directories walked through
+    // are not opened, as upstream's walk opens them without it (syscall.c:ds_descend).
+    return open_noatime_ ? O_NOATIME : 0;
+}
+
 UniqueFd ModuleFs::open_dir(std::string_view rel) const
 {
-    return UniqueFd(openat_beneath(root_.get(), rel, O_RDONLY | O_DIRECTORY, false));
+    return UniqueFd(openat_beneath(root_.get(), rel, O_RDONLY | O_DIRECTORY | noatime_flag(), false));
 }
 
 UniqueFd ModuleFs::open_read(std::string_view rel, bool follow_last) const
 {
-    return UniqueFd(openat_beneath(root_.get(), rel, O_RDONLY | O_NOCTTY | (follow_last ? 0 : O_NOFOLLOW), false));
+    return UniqueFd(openat_beneath(root_.get(), rel,
+                                   O_RDONLY | O_NOCTTY | (follow_last ? 0 : O_NOFOLLOW) | noatime_flag(), false));
 }
 
 UniqueFd ModuleFs::open_parent(std::string_view rel, std::string& leaf) const
@@ -61,7 +69,8 @@ UniqueFd ModuleFs::open_parent(std::string_view rel, std::string& leaf) const
         return UniqueFd(::fcntl(root_.get(), F_DUPFD_CLOEXEC, 0));
     }
     leaf = path.substr(slash + 1);
-    return open_dir(std::string_view(path).substr(0, slash));
+    // A parent is only passed through: never O_NOATIME.
+    return UniqueFd(openat_beneath(root_.get(), std::string_view(path).substr(0, slash), O_RDONLY | O_DIRECTORY, false));
 }
 
 int ModuleFs::stat(std::string_view rel, struct stat& st, bool follow) const

@@ -29,11 +29,20 @@ public:
     [[nodiscard]] int root_fd() const noexcept { return root_.get(); }
 
     /// @brief Opens a directory (following in-module symlinks, including the last one).
+    ///        With set_open_noatime(true) the directory itself is opened O_NOATIME.
     /// @return the handle, or an invalid one with errno set.
     [[nodiscard]] UniqueFd open_dir(std::string_view rel) const;
     /// @brief Opens a file for reading; the last component must not be a symlink unless
-    ///        @p follow_last (then it must resolve within the module).
+    ///        @p follow_last (then it must resolve within the module). With
+    ///        set_open_noatime(true) the file is opened O_NOATIME.
     [[nodiscard]] UniqueFd open_read(std::string_view rel, bool follow_last = false) const;
+
+    /// @brief --open-noatime: the directories and files the sender opens by name get
+    ///        O_NOATIME, so an entry the module's uid does not own fails with EPERM as
+    ///        upstream's (syscall.c:secure_relative_open_at_internal, sender.c:
+    ///        sender_open_confined). Directories only passed through are not affected.
+    void set_open_noatime(bool on) noexcept { open_noatime_ = on; }
+    [[nodiscard]] bool open_noatime() const noexcept { return open_noatime_; }
     /// @brief lstat (or stat with @p follow) of @p rel beneath the root.
     /// @return 0 or -1 with errno set.
     int stat(std::string_view rel, struct stat& st, bool follow = false) const;
@@ -73,8 +82,12 @@ private:
     [[nodiscard]] UniqueFd open_parent(std::string_view rel, std::string& leaf) const;
     [[nodiscard]] int openat_beneath(int dirfd, std::string_view rel, int flags, bool no_symlinks_at_all) const;
 
+    /// @brief O_NOATIME when --open-noatime is on, else 0.
+    [[nodiscard]] int noatime_flag() const noexcept;
+
     UniqueFd root_;
     bool fake_super_ = false;
+    bool open_noatime_ = false;
 };
 
 /// @brief "." for an empty relative path, the path without leading slashes otherwise.

@@ -288,6 +288,28 @@ Errno ModuleWriter::lstat(std::string_view rel, struct stat& st) const
     return ::fstatat(parent.get(), leaf.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 ? 0 : errno;
 }
 
+Errno ModuleWriter::stat_beneath(std::string_view rel, struct stat& st) const
+{
+    Errno err = 0;
+    std::string path;
+    if (!normalize(rel, path, err))
+        return err;
+    open_how how{};
+    how.flags = static_cast<std::uint64_t>(O_PATH | O_CLOEXEC);
+    how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;
+    const char* p = is_root_path(path) ? "." : path.c_str();
+    for (int tries = 0;; ++tries) {
+        const long fd = ::syscall(SYS_openat2, root_, p, &how, sizeof how);
+        if (fd >= 0) {
+            UniqueFd held(static_cast<int>(fd));
+            return ::fstat(held.get(), &st) == 0 ? 0 : errno;
+        }
+        if ((errno == EINTR || errno == EAGAIN) && tries < 64)
+            continue;
+        return errno == EXDEV ? ELOOP : errno;
+    }
+}
+
 UniqueFd ModuleWriter::open_read(std::string_view rel, Errno& err) const
 {
     err = 0;

@@ -47,6 +47,11 @@ public:
     [[nodiscard]] UniqueFd open_dir(std::string_view rel, Errno& err) const;
     /// lstat of rel (the last component is never followed; no symlink in the parents either).
     [[nodiscard]] Errno lstat(std::string_view rel, struct stat& st) const;
+    /// @brief stat() of @p rel following symlinks (anywhere on the path) only as long as they
+    ///        stay beneath the module root: metadata only, for the checks upstream makes with
+    ///        do_stat (main.c:do_recv on --backup-dir). Nothing is opened for reading.
+    /// @return 0, or the errno (ELOOP for a path that would leave the module).
+    [[nodiscard]] Errno stat_beneath(std::string_view rel, struct stat& st) const;
     /// Opens an existing regular file for reading (basis file), never through a symlink.
     /// Anything but a regular file fails (EISDIR for a directory, EINVAL otherwise) without being
     /// opened, so a device or FIFO planted under the name is never opened.

@@ -258,6 +258,33 @@ void PushEngine::check_alt_basis_dirs(const PushDestination& dest, std::vector<s
     }
 }
 
+void PushEngine::check_backup_dir(const PushDestination& dest) const
+{
+    // Upstream main.c:do_recv stats backup_dir_buf (without its trailing '/') from the
+    // destination directory; a missing one is made later, by the first backup. 3.5.0
+    // reports these lines ten below the unpacked source's, as for the temp dir.
+    if (opt_.backup_dir.empty())
+        return;
+    const std::string rel = opt_.backup_dir[0] == '/'
+                                ? opt_.backup_dir.substr(1)
+                                : (dest.base.empty() ? opt_.backup_dir : dest.base + "/" + opt_.backup_dir);
+    struct stat st{};
+    Errno err = s_.writer.stat_beneath(rel, st);
+    if (err == ELOOP)
+        err = ENOENT; // a link out of the module: as missing (nothing is made through it)
+    if (err == 0 && S_ISDIR(st.st_mode))
+        return;
+    std::string shown = opt_.backup_dir_shown.empty() ? opt_.backup_dir : opt_.backup_dir_shown;
+    if (shown.size() > 1 && shown.back() == '/')
+        shown.pop_back();
+    if (err == 0)
+        throw ProtocolError(ExitCode::Syntax, "The backup-dir is not a directory: " + shown,
+                            protocol::UpstreamSite{"main.c", 1032});
+    if (err != ENOENT)
+        throw ProtocolError(ExitCode::FileIo, "Failed to stat " + shown + ": " + std::strerror(err),
+                            protocol::UpstreamSite{"main.c", 1036});
+}
+
 void PushEngine::check_temp_dir() const
 {
     // Upstream main.c:do_recv refuses a temp dir that is missing or not a directory before
@@ -347,11 +374,14 @@ PushResult PushEngine::run(const WireFilterParams& wire)
     filters.set_transfer_root(shared.dest.base);
     std::vector<std::string> basis_dirs;
     check_alt_basis_dirs(shared.dest, basis_dirs);
+    receiver.set_basis_dirs(basis_dirs);
     PushDeletion deletion(shared, conn, s_.report, &filters);
     shared.deletion = &deletion;
+    check_backup_dir(shared.dest);
     check_temp_dir();
 
     Generator generator(shared, conn, s_.report);
+    generator.set_basis_dirs(std::move(basis_dirs));
     conn.flush();
     if (s_.on_receiver_start)
         s_.on_receiver_start();

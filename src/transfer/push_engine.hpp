@@ -57,6 +57,10 @@ public:
 
 private:
     PushDestination get_local_name(ReceiverFileLists& lists);
+    /// upstream main.c:do_recv's check of --backup-dir before the receiver starts: one that
+    ///        exists but is not a directory (or cannot be looked at) ends the session.
+    /// @throw ProtocolError (exit 1, or 11 when the lookup fails other than with ENOENT).
+    void check_backup_dir(const PushDestination& dest) const;
     /// upstream main.c:do_recv's check of --temp-dir before the receiver starts.
     void check_temp_dir() const;
     /// upstream main.c:check_alt_basis_dirs: resolves the --*-dest directories (module-

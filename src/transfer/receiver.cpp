@@ -249,6 +249,17 @@ void Receiver::recv_files()
         handle_delayed_updates();
 }
 
+std::string Receiver::alt_basis_path(std::size_t j, const std::string& rel) const
+{
+    // The name as upstream has it: relative to the destination directory (its cwd).
+    const std::string& base = s_.dest.base;
+    std::string name = rel;
+    if (!base.empty() && rel.size() > base.size() && rel.compare(0, base.size(), base) == 0 && rel[base.size()] == '/')
+        name = rel.substr(base.size() + 1);
+    const std::string& dir = basis_dirs_.at(j);
+    return dir.empty() || dir == "." ? name : dir + "/" + name;
+}
+
 void Receiver::receive_file(std::int32_t ndx, const protocol::FileEntry& e, std::uint32_t iflags, std::uint8_t type)
 {
     const ReceiverOptions& o = s_.opt;
@@ -265,7 +276,8 @@ void Receiver::receive_file(std::int32_t ndx, const protocol::FileEntry& e, std:
             throw ProtocolError(ExitCode::Protocol, "rsync: refusing malicious fuzzy operation for " + e.name,
                                 protocol::UpstreamSite{"receiver.c", 1010});
         }
-        if (type < kBasisFname || type > kBasisFuzzy)
+        const bool alt_dir = type < kBasisFname && type < basis_dirs_.size();
+        if (!alt_dir && (type < kBasisFname || type > kBasisFuzzy))
             throw ProtocolError(ExitCode::Protocol,
                                 "invalid basis_dir index: " + std::to_string(type > kBasisFuzzy ? type - kBasisFuzzy - 1 : type) + ".",
                                 protocol::UpstreamSite{"receiver.c", 1030});
@@ -304,6 +316,10 @@ void Receiver::receive_file(std::int32_t ndx, const protocol::FileEntry& e, std:
         if (type == kBasisPartialDir && partial) {
             basis_rel = *partial;
             basis_type = kBasisPartialDir;
+        } else if (type < kBasisFname && type < basis_dirs_.size()) {
+            // Upstream: basis_dir[type] joined with the name, read confined like any basis.
+            basis_rel = alt_basis_path(type, rel);
+            basis_type = type;
         }
     } else if (partial) {
         basis_rel = *partial;
@@ -311,6 +327,19 @@ void Receiver::receive_file(std::int32_t ndx, const protocol::FileEntry& e, std:
     }
     Errno err = 0;
     UniqueFd basis = s_.writer.open_read(basis_rel, err);
+    if (!basis && protocol < 29 && !basis_dirs_.empty()) {
+        // Upstream receiver.c:recv_files: before 29 the only alternative is the first dir.
+        if (basis_type != kBasisFname) {
+            basis_rel = rel;
+            basis_type = kBasisFname;
+            basis = s_.writer.open_read(basis_rel, err);
+        }
+        if (!basis) {
+            basis_rel = alt_basis_path(0, rel);
+            basis_type = 0;
+            basis = s_.writer.open_read(basis_rel, err);
+        }
+    }
     if (!basis && basis_type == kBasisPartialDir) {
         // A partial basis that cannot be opened confined is dropped (upstream falls back
         // to the file itself).

@@ -32,6 +32,10 @@ public:
     ///        list, what follows it (main.c:do_server_recv). Runs before the threads split.
     /// @throw ProtocolError.
     void read_file_lists();
+    /// @brief The --compare-dest/--copy-dest/--link-dest directories, module-relative
+    ///        (upstream basis_dir[]): a basis type below 0x80 names one of them. Set before
+    ///        run() starts.
+    void set_basis_dirs(std::vector<std::string> dirs) { basis_dirs_ = std::move(dirs); }
     /// @brief The thread body: receives every file, then the end-of-run indexes. Never
     ///        throws: failures go to the channel (set_failure) before the Ended event.
     void run() noexcept;
@@ -56,6 +60,9 @@ private:
     std::size_t xfer_sum_len_ = 16;
     std::unordered_set<std::int32_t> sent_;
     std::vector<std::int32_t> delayed_; ///< files waiting in their partial dir (--delay-updates)
+    std::vector<std::string> basis_dirs_; ///< upstream basis_dir[], module-relative
+    /// upstream basis_dir[j] joined with the destination-relative name of @p rel.
+    [[nodiscard]] std::string alt_basis_path(std::size_t j, const std::string& rel) const;
     int phase_ = 0;
     std::int64_t retired_lists_ = 0;
 };

@@ -195,6 +195,9 @@ void configure_sender_fs(transfer::ModuleFs& fs, const daemon::ServerOptions& op
 {
     // Upstream: flist.c:link_stat uses x_lstat/x_stat, which read the record when am_root < 0.
     fs.set_fake_super(options.am_root < 0);
+    // Upstream: clientserver.c:rsync_module lets the module's "open noatime" override the
+    // client's --open-noatime; the sender's opens then carry O_NOATIME.
+    fs.set_open_noatime(options.open_noatime != 0);
 }
 
 int run_pull(const PullContext& ctx, daemon::ServerOptions& options, UniqueFd client)

@@ -16,10 +16,17 @@ Checked:
   ``rsync: [Receiver] failed to open exclude file ...`` and the ``error in file IO
   (code 11)`` line, with no "rsync on" line;
 - file names with control characters in the transfer log and in error lines: escaped as
-  upstream's log file has them (``\\#ooo``).
+  upstream's log file has them (``\\#ooo``);
+- ``--open-noatime`` (or the module's ``open noatime``) with ``uid = nobody`` over a tree
+  root owns, as root: the sender opens directories it lists and files it reads with
+  O_NOATIME, so each one nobody does not own fails with EPERM (``opendir "." (in mod)
+  failed: Operation not permitted (1)``, ``send_files failed to open``) and the run exits
+  23, while directories only walked through are not affected.
 """
 
 import os
+import pwd
+import re
 import unittest
 
 import harness as h
@@ -49,9 +56,12 @@ class PullErrorTestCase(h.DaemonTestCase):
         return root
 
     def compare(self, pair: h.DaemonPair, args, dest_name: str, last_log: str,
-                expect_rc: int):
+                expect_rc: int, blank_counts: bool = False):
         """Run ``args`` + a fresh destination against both daemons; compare exit codes,
-        stdout, stderr and the session's log lines (once ``last_log`` has been logged)."""
+        stdout, stderr and the session's log lines (once ``last_log`` has been logged).
+        ``blank_counts`` blanks the byte counts of the "sent ... received" line: how the
+        multiplexed data is cut into frames (4 bytes of header each) depends on timing,
+        in upstream's daemon as in ours."""
         daemons = (pair.target, pair.upstream)
         results = []
         logs = []
@@ -61,7 +71,11 @@ class PullErrorTestCase(h.DaemonTestCase):
             res = h.run_against(d, list(args) + [dest])
             d.wait_for_log(last_log, since=mark, timeout=10)
             results.append(res)
-            logs.append(_session_log(d, mark, daemons))
+            lines = _session_log(d, mark, daemons)
+            if blank_counts:
+                lines = [re.sub(r"^sent \d+ bytes  received \d+ bytes", "sent N bytes  received N bytes", x)
+                         for x in lines]
+            logs.append(lines)
         (rc_t, out_t, err_t), (rc_u, out_u, err_u) = (h.normalise_result(r, daemons) for r in results)
         detail = f"\nargs: {args}\n{results[0]}\n{results[1]}"
         self.assertEqual(rc_u, expect_rc, "EXPECTATION ERROR (upstream)" + detail)
@@ -143,6 +157,64 @@ class LogEscapingTest(PullErrorTestCase):
                            r"^.*sent \d+ bytes  received", 23)
         self.assertTrue(any("new\\#012line\\#033[0m" in line for line in log), log)
         self.assertFalse(any("\x1b" in line for line in log), log)
+
+
+class OpenNoatimeTest(PullErrorTestCase):
+    """--open-noatime: O_NOATIME on the sender's opens, refused on entries not owned."""
+
+    def setUp(self):
+        super().setUp()
+        self.root = self.module_dir()
+        os.makedirs(os.path.join(self.root, "sub", "s2"))
+        for d in ("sub", "sub/s2"):
+            os.chmod(os.path.join(self.root, d), 0o755)
+        h.write_file(os.path.join(self.root, "sub", "s2", "c.txt"), "deep\n")
+        if h.running_as_root():
+            # nobody owns the module directory and sub/s2; sub and a.txt stay root's.
+            nobody = pwd.getpwnam("nobody").pw_uid
+            for rel in ("", "sub/s2", "sub/s2/c.txt"):
+                os.chown(os.path.join(self.root, rel), nobody, -1)
+
+    def pair_with(self, extra: str = "") -> h.DaemonPair:
+        return self.start_pair(f"[mod]\n    path = {self.root}\n    read only = yes\n    uid = nobody\n"
+                               f"    gid = {'nogroup' if h.running_as_root() else os.getegid()}\n{extra}")
+
+    def expected_rc(self) -> int:
+        # Not root: the daemon's uid owns everything, so O_NOATIME is always allowed.
+        return 23 if h.running_as_root() else 0
+
+    def test_whole_module(self):
+        """Verifies that a recursive pull with --open-noatime reports the root-owned
+        directory and file with EPERM and exits 23, as upstream."""
+        log = self.compare(self.pair_with(), ["-a", "--open-noatime", "{url}/mod/"], "whole",
+                           r"^.*sent \d+ bytes  received", self.expected_rc(), blank_counts=True)
+        if h.running_as_root():
+            self.assertIn('rsync: [sender] opendir "sub" (in mod) failed: Operation not permitted (1)', log)
+            self.assertIn('rsync: [sender] send_files failed to open "a.txt" (in mod): '
+                          "Operation not permitted (1)", log)
+
+    def test_root_owned_module_root(self):
+        """Verifies that a module root nobody does not own fails as opendir "." with
+        EPERM when the module sets "open noatime = yes" (no client option)."""
+        if h.running_as_root():
+            os.chown(self.root, 0, -1)
+        log = self.compare(self.pair_with("    open noatime = yes\n"), ["-a", "{url}/mod/"], "modroot",
+                           r"^.*sent \d+ bytes  received", self.expected_rc(), blank_counts=True)
+        if h.running_as_root():
+            self.assertIn('rsync: [sender] opendir "." (in mod) failed: Operation not permitted (1)', log)
+
+    def test_module_turns_it_off(self):
+        """Verifies that "open noatime = no" overrides the client's --open-noatime."""
+        self.compare(self.pair_with("    open noatime = no\n"), ["-a", "--open-noatime", "{url}/mod/"],
+                     "off", r"^.*sent \d+ bytes  received", 0, blank_counts=True)
+
+    def test_walked_through_directory_is_not_opened(self):
+        """Verifies that a root-owned directory on the way to the pulled one does not
+        fail: only the directory listed and the files read get O_NOATIME."""
+        self.compare(self.pair_with(), ["-a", "--open-noatime", "{url}/mod/sub/s2/"], "through",
+                     r"^.*sent \d+ bytes  received", 0, blank_counts=True)
+        with open(os.path.join(self.tmp, "through-target", "c.txt")) as fh:
+            self.assertEqual(fh.read(), "deep\n")
 
 
 if __name__ == "__main__":

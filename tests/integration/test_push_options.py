@@ -16,8 +16,17 @@ Cases:
 - ``--safe-links``: symlinks leaving the tree are not created (generator.c:recv_generator);
 - ``-T``/``--temp-dir`` naming a missing directory or a file: refused before the transfer
   ("The temp-dir does not exist: ...", exit 1, main.c:do_recv); an existing one works;
+- ``--backup-dir`` naming a file (or a symlink to one): refused before the transfer ("The
+  backup-dir is not a directory: ...", exit 1, main.c:do_recv); one under a file ("Failed
+  to stat ...: Not a directory", exit 11); a missing one is made by the first backup;
 - ``--compare-dest``/``--copy-dest``/``--link-dest`` naming a missing directory: the warning
   "--X-dest arg does not exist: ..." (main.c:check_alt_basis_dirs), chrooted module and not;
+- ``--link-dest``/``--compare-dest``/``--copy-dest`` naming a previous copy of the tree
+  (``../prev``, a backup-style push into a new directory): files identical there are
+  hard-linked (inode shared with the previous copy), skipped or copied locally; a file
+  whose attributes differ is copied; a changed one is sent as a delta against the old
+  copy (basis type j on the wire); with ``-i`` and ``-ii``, and with ``-H``
+  (generator.c:try_dests_reg);
 - ``--no-implied-dirs -R``: the implied parents are not sent, yet the push succeeds;
 - ``--delete-during -i`` at protocol 31 over a stale copy: the "*deleting" line of a
   sub-directory comes before the itemized transfer of a file of its parent, every time;
@@ -231,6 +240,46 @@ class PushOptionsTest(unittest.TestCase):
         self.push(["-ai", "-T", "/tmpd"], prepare=prepare, expect_rc=0,
                   time_exempt=lambda p: p == "tmpd")
 
+    # --- 3b: --backup-dir ------------------------------------------------------------------
+
+    @staticmethod
+    def _prepare_backup_file(r: str) -> None:
+        with open(os.path.join(r, "bk"), "wb") as fh:
+            fh.write(b"not a dir\n")
+        os.symlink("bk", os.path.join(r, "bklink"))
+        os.makedirs(os.path.join(r, "sub"))
+
+    def test_backup_dir_is_a_file(self):
+        # Verifies that --backup-dir naming a file is refused before the transfer, in the
+        # forms upstream shows differently (relative, "./" prefix, trailing '/', absolute).
+        for opt, module in (("--backup-dir=bk", "push"), ("--backup-dir=./bk/", "plain"),
+                            ("--backup-dir=/bk", "plain"), ("--backup-dir=/bk", "push")):
+            with self.subTest(opt=opt, module=module):
+                for r in self.pair.roots():
+                    _clear(r)
+                res_t, _ = self.push(["-ai", opt], module=module, prepare=self._prepare_backup_file,
+                                     expect_rc=1)
+                self.assertIn("The backup-dir is not a directory: ", res_t.stderr)
+                self.assertFalse(os.path.exists(os.path.join(self.pair.target_root, "a.txt")))
+
+    def test_backup_dir_symlink_to_a_file(self):
+        # Verifies that the check follows a symlink (upstream's do_stat).
+        res_t, _ = self.push(["-ai", "--backup-dir=bklink"], prepare=self._prepare_backup_file,
+                             expect_rc=1)
+        self.assertIn("The backup-dir is not a directory: bklink", res_t.stderr)
+
+    def test_backup_dir_below_a_file(self):
+        # Verifies that a backup dir beneath a file fails its stat: exit 11.
+        res_t, _ = self.push(["-ai", "--backup-dir=bk/x"], prepare=self._prepare_backup_file,
+                             expect_rc=11)
+        self.assertIn("Failed to stat bk/x: Not a directory", res_t.stderr)
+
+    def test_backup_dir_relative_to_the_destination(self):
+        # Verifies that a relative backup dir is looked up from the destination: "bk" in
+        # sub/ does not exist (made by the first backup), so the push goes on.
+        self.push(["-ai", "--backup-dir=bk"], module="plain", dest="sub/",
+                  prepare=self._prepare_backup_file, expect_rc=0)
+
     # --- 4: --compare-dest / --copy-dest / --link-dest --------------------------------
 
     def test_alt_dest_missing_warnings(self):
@@ -260,6 +309,93 @@ class PushOptionsTest(unittest.TestCase):
             with open(os.path.join(r, "afile"), "wb") as fh:
                 fh.write(b"x")
         self.push(["-ai", "--compare-dest=/afile"], prepare=prepare, expect_rc=0)
+
+    @staticmethod
+    def _prepare_prev(r: str) -> None:
+        """A previous copy of the source in ``prev``: identical files, one with other
+        permissions, one changed (older, other content), one missing."""
+        prev = os.path.join(r, "prev")
+        shutil.copytree(PushOptionsTest.src, prev, symlinks=True)
+        os.chmod(os.path.join(prev, "b.tmp"), 0o600)
+        with open(os.path.join(prev, "d1/f1"), "wb") as fh:
+            fh.write(b"one\n" * 40 + b"an older version\n")
+        os.utime(os.path.join(prev, "d1/f1"), ns=(FIXED_NS - 10**12,) * 2)
+        os.unlink(os.path.join(prev, "d1/d2/d3/y"))
+        for rel in ("d1/d2/d3", "d1/d2", "d1", ""):
+            os.utime(os.path.join(prev, rel), ns=(FIXED_NS, FIXED_NS))
+
+    def alt_dest_push(self, args: list[str], module: str = "push"):
+        for r in self.pair.roots():
+            _clear(r)
+        # (the module root's time is that of the new directory's mkdir)
+        return self.push(args, module=module, dest="new/", prepare=self._prepare_prev, expect_rc=0,
+                         time_exempt=lambda p: p == ".")
+
+    def test_link_dest_backup_push(self):
+        # Verifies a backup-style --link-dest push into a new directory: -i output and the
+        # tree, with the unchanged files sharing the previous copy's inodes.
+        for extra in ([], ["-H"], ["--protocol=30"], ["--whole-file"]):
+            with self.subTest(extra=extra):
+                self.alt_dest_push(["-ai", "--link-dest=../prev"] + extra)
+                st_new = os.stat(os.path.join(self.pair.target_root, "new/a.txt"))
+                st_prev = os.stat(os.path.join(self.pair.target_root, "prev/a.txt"))
+                self.assertEqual(st_new.st_ino, st_prev.st_ino)
+
+    def test_link_dest_double_itemize(self):
+        # Verifies -ii output of a --link-dest push (the "hf" lines of linked files).
+        self.alt_dest_push(["-aii", "--link-dest=../prev"])
+
+    def test_link_dest_not_chrooted_absolute(self):
+        # Verifies an absolute --link-dest in a module that is not chrooted.
+        self.alt_dest_push(["-ai", "--link-dest=/prev"], module="plain")
+
+    def test_compare_dest(self):
+        # Verifies --compare-dest: identical files are left out of the new directory.
+        for extra in ([], ["-ii"], ["-v"]):
+            with self.subTest(extra=extra):
+                self.alt_dest_push(["-ai", "--compare-dest=../prev"] + extra)
+        self.assertFalse(os.path.exists(os.path.join(self.pair.target_root, "new/a.txt")))
+
+    def test_copy_dest(self):
+        # Verifies --copy-dest: identical files are copied locally (own inodes).
+        for extra in ([], ["-ii"]):
+            with self.subTest(extra=extra):
+                self.alt_dest_push(["-ai", "--copy-dest=../prev"] + extra)
+        st_new = os.stat(os.path.join(self.pair.target_root, "new/a.txt"))
+        st_prev = os.stat(os.path.join(self.pair.target_root, "prev/a.txt"))
+        self.assertNotEqual(st_new.st_ino, st_prev.st_ino)
+
+    def test_two_alt_dest_dirs(self):
+        # Verifies the choice among several alt-dest dirs: the first is nearly empty, the
+        # second is the previous copy (basis index 1 for the changed file's delta).
+        def prepare(r):
+            self._prepare_prev(r)
+            os.makedirs(os.path.join(r, "older/d1"))
+            with open(os.path.join(r, "older/d1/f1"), "wb") as fh:
+                fh.write(b"one\n" * 30)
+            for rel in ("older/d1/f1", "older/d1", "older"):
+                os.utime(os.path.join(r, rel), ns=(FIXED_NS - 10**12,) * 2)
+        for opt in ("--link-dest", "--compare-dest", "--copy-dest"):
+            with self.subTest(opt=opt):
+                for r in self.pair.roots():
+                    _clear(r)
+                self.push(["-ai", f"{opt}=../older", f"{opt}=../prev"], dest="new/", prepare=prepare,
+                          expect_rc=0, time_exempt=lambda p: p == ".")
+
+    def test_link_dest_over_existing_destination(self):
+        # Verifies that an existing, differing file in the destination is replaced by a link
+        # to the identical file of the --link-dest dir.
+        def prepare(r):
+            self._prepare_prev(r)
+            os.makedirs(os.path.join(r, "new"))
+            with open(os.path.join(r, "new/a.txt"), "wb") as fh:
+                fh.write(b"stale\n")
+            os.utime(os.path.join(r, "new/a.txt"), ns=(FIXED_NS - 10**12,) * 2)
+            os.utime(os.path.join(r, "new"), ns=(FIXED_NS, FIXED_NS))
+        for r in self.pair.roots():
+            _clear(r)
+        self.push(["-ai", "--link-dest=../prev"], dest="new/", prepare=prepare, expect_rc=0,
+                  time_exempt=lambda p: p == ".")
 
     # --- 5: --no-implied-dirs -R --------------------------------------------------------
 

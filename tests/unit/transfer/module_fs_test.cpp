@@ -107,5 +107,41 @@ TEST_F(ModuleFsTest, ListsDirectories)
     EXPECT_EQ(*names, (std::vector<std::string>{"abs", "dir", "file", "inlink", "outlink", "up"}));
 }
 
+// Verifies that --open-noatime puts O_NOATIME on the files and directories opened by name,
+// and only when it is on.
+TEST_F(ModuleFsTest, OpenNoatimeMarksFileAndDirectoryOpens)
+{
+    const auto has_noatime = [](const UniqueFd& fd) {
+        const int fl = ::fcntl(fd.get(), F_GETFL);
+        return fl >= 0 && (fl & O_NOATIME) != 0;
+    };
+    EXPECT_FALSE(fs_->open_noatime());
+    auto plain_file = fs_->open_read("dir/inner");
+    auto plain_dir = fs_->open_dir("dir");
+    ASSERT_TRUE(plain_file);
+    ASSERT_TRUE(plain_dir);
+    EXPECT_FALSE(has_noatime(plain_file));
+    EXPECT_FALSE(has_noatime(plain_dir));
+
+    fs_->set_open_noatime(true);
+    auto file = fs_->open_read("dir/inner");
+    auto followed = fs_->open_read("inlink/inner", true);
+    auto dir = fs_->open_dir("inlink");
+    auto root = fs_->open_dir("");
+    ASSERT_TRUE(file);
+    ASSERT_TRUE(followed);
+    ASSERT_TRUE(dir);
+    ASSERT_TRUE(root);
+    EXPECT_TRUE(has_noatime(file));
+    EXPECT_TRUE(has_noatime(followed));
+    EXPECT_TRUE(has_noatime(dir));
+    EXPECT_TRUE(has_noatime(root));
+    // Lookups that only pass through still work and the confinement is unchanged.
+    struct stat st{};
+    EXPECT_EQ(fs_->stat("dir/inner", st), 0);
+    EXPECT_EQ(fs_->read_link("outlink"), "../outside");
+    EXPECT_FALSE(fs_->open_read("outlink/secret"));
+}
+
 } // namespace
 } // namespace ocr::transfer

@@ -854,5 +854,26 @@ TEST_F(ModuleWriterTest, StressSwappingDirectoryAndSymlink)
     expect_sentinel_untouched();
 }
 
+// Verifies that stat_beneath follows symlinks that stay in the module (to a directory, to a
+// file) and refuses, with ELOOP, those that leave it; nothing outside is touched.
+TEST_F(ModuleWriterTest, StatBeneathFollowsOnlyInsideLinks)
+{
+    ASSERT_EQ(::symlink("file", (root_ + "/filelink").c_str()), 0);
+    struct stat st{};
+    ASSERT_EQ(w_->stat_beneath("inlink", st), 0);
+    EXPECT_TRUE(S_ISDIR(st.st_mode));
+    ASSERT_EQ(w_->stat_beneath("filelink", st), 0);
+    EXPECT_TRUE(S_ISREG(st.st_mode));
+    ASSERT_EQ(w_->stat_beneath("", st), 0);
+    EXPECT_TRUE(S_ISDIR(st.st_mode));
+    EXPECT_EQ(w_->stat_beneath("out", st), ELOOP);
+    EXPECT_EQ(w_->stat_beneath("abs", st), ELOOP);
+    EXPECT_EQ(w_->stat_beneath("outfile", st), ELOOP);
+    EXPECT_EQ(w_->stat_beneath("file/x", st), ENOTDIR);
+    EXPECT_EQ(w_->stat_beneath("missing", st), ENOENT);
+    EXPECT_NE(w_->stat_beneath("../outside", st), 0);
+    expect_sentinel_untouched();
+}
+
 } // namespace
 } // namespace ocr::transfer
