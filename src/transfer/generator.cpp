@@ -828,6 +828,26 @@ int Generator::try_dests_non(const protocol::FileEntry& e, std::int32_t ndx, con
     return cannot_hardlink ? -3 : -2;
 }
 
+Generator::AltNonRegular Generator::consult_alt_dests_non(const protocol::FileEntry& e, std::int32_t ndx,
+                                                          const std::string& rel, std::uint32_t mode, int statret,
+                                                          struct stat& alt_st)
+{
+    AltNonRegular out;
+    if (statret == 0 || basis_dirs_.empty())
+        return out;
+    const int j = try_dests_non(e, ndx, rel, mode, alt_st);
+    if (j == -3) {
+        out.reporting = false; // matched but not linked: made below, silently
+    } else if (j == -2) {
+        // Linked (or nothing to do); --copy-dest still makes the entry, silently.
+        out.stop = s_.opt.alt_dest_type != kCopyDest;
+        out.reporting = false;
+    } else if (j >= 0) {
+        out.shown = &alt_st;
+    }
+    return out;
+}
+
 void Generator::recv_generator(const protocol::FileEntry& e, std::int32_t ndx, int is_dir, bool redo)
 {
     const ReceiverOptions& o = s_.opt;
@@ -1093,22 +1113,16 @@ void Generator::gen_symlink(const protocol::FileEntry& e, const std::string& rel
             return;
         }
     }
-    bool reporting = true;
     int shown_ret = (statret == 0 && !S_ISLNK(st.st_mode)) ? -1 : statret;
     const struct stat* shown_st = &st;
     struct stat alt_st{};
-    if (statret != 0 && !basis_dirs_.empty()) {
-        const int j = try_dests_non(e, ndx, rel, mode, alt_st);
-        if (j == -3) {
-            reporting = false;
-        } else if (j == -2) {
-            if (o.alt_dest_type != kCopyDest)
-                return;
-            reporting = false;
-        } else if (j >= 0) {
-            shown_ret = 1;
-            shown_st = &alt_st;
-        }
+    const AltNonRegular alt = consult_alt_dests_non(e, ndx, rel, mode, statret, alt_st);
+    if (alt.stop)
+        return;
+    const bool reporting = alt.reporting;
+    if (alt.shown) {
+        shown_ret = 1;
+        shown_st = alt.shown;
     }
     if (!o.dry_run) {
         const bool atomic = statret == 0 && !S_ISDIR(st.st_mode) && o.temp_dir.empty();
@@ -1167,20 +1181,14 @@ void Generator::gen_special(const protocol::FileEntry& e, const std::string& rel
     }
     int shown = statret == 0 && (st.st_mode & S_IFMT) != (e.mode & S_IFMT) ? -1 : statret;
     const struct stat* shown_st = &st;
-    bool reporting = true;
     struct stat alt_st{};
-    if (statret != 0 && !basis_dirs_.empty()) {
-        const int j = try_dests_non(e, ndx, rel, mode, alt_st);
-        if (j == -3) {
-            reporting = false;
-        } else if (j == -2) {
-            if (o.alt_dest_type != kCopyDest)
-                return;
-            reporting = false;
-        } else if (j >= 0) {
-            shown = 1;
-            shown_st = &alt_st;
-        }
+    const AltNonRegular alt = consult_alt_dests_non(e, ndx, rel, mode, statret, alt_st);
+    if (alt.stop)
+        return;
+    const bool reporting = alt.reporting;
+    if (alt.shown) {
+        shown = 1;
+        shown_st = alt.shown;
     }
     if (!o.dry_run) {
         const int backed = statret == 0 && s_.deletion ? s_.deletion->backup_in_way(rel, st, false) : 0; // -b

@@ -74,6 +74,16 @@ private:
     ///        the index of the matching dir (its entry's stat in @p alt_st).
     int try_dests_non(const protocol::FileEntry& e, std::int32_t ndx, const std::string& rel, std::uint32_t mode,
                       struct stat& alt_st);
+    /// What the alt-dest dirs decide for a symlink, device or special (the callers of
+    ///        upstream's try_dests_non in recv_generator).
+    struct AltNonRegular {
+        bool stop = false;                   ///< settled: nothing more to do for the entry
+        bool reporting = true;               ///< itemize the entry
+        const struct stat* shown = nullptr;  ///< the matching entry's stat to itemize against
+    };
+    /// @param statret the destination's lstat result (the dirs are asked only when missing).
+    AltNonRegular consult_alt_dests_non(const protocol::FileEntry& e, std::int32_t ndx, const std::string& rel,
+                                        std::uint32_t mode, int statret, struct stat& alt_st);
     /// upstream generator.c:copy_altdest_file: copies @p from_rel to a temp file and puts it
     ///        in place of @p rel with the entry's attributes.
     bool copy_altdest_file(const std::string& from_rel, const std::string& rel, const protocol::FileEntry& e,

@@ -164,6 +164,15 @@ std::optional<std::string> ModuleFs::read_link(std::string_view rel) const
 
 namespace {
 
+// The record of an entry that could not be opened to read it.
+StatXattrLookup lookup_failed(int err)
+{
+    StatXattrLookup failed;
+    failed.result = StatXattrLookup::Result::Failed;
+    failed.err = err;
+    return failed;
+}
+
 // Reads the record through a fresh read-only fd of the entry `st` describes and lays it over.
 StatXattrLookup lay_over_fd(int fd, struct stat& st)
 {
@@ -216,12 +225,8 @@ StatXattrLookup ModuleFs::lay_over_record(std::string_view rel, struct stat& st,
         if (parent)
             fd.reset(::openat(parent.get(), leaf.c_str(), kRecordOpen | O_NOFOLLOW | O_CLOEXEC | dir_flag));
     }
-    if (!fd) {
-        StatXattrLookup failed;
-        failed.result = StatXattrLookup::Result::Failed;
-        failed.err = errno;
-        return failed;
-    }
+    if (!fd)
+        return lookup_failed(errno);
     return lay_over_fd(fd.get(), st);
 }
 
@@ -231,12 +236,8 @@ StatXattrLookup ModuleFs::lay_over_record_at(int dir_fd, const std::string& leaf
         return {};
     const int dir_flag = S_ISDIR(st.st_mode) ? O_DIRECTORY : 0;
     UniqueFd fd(::openat(dir_fd, leaf.c_str(), kRecordOpen | O_NOFOLLOW | O_CLOEXEC | dir_flag));
-    if (!fd) {
-        StatXattrLookup failed;
-        failed.result = StatXattrLookup::Result::Failed;
-        failed.err = errno;
-        return failed;
-    }
+    if (!fd)
+        return lookup_failed(errno);
     return lay_over_fd(fd.get(), st);
 }
 

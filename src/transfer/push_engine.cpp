@@ -67,30 +67,11 @@ std::string sanitize_relative(std::string_view p, int depth)
 }
 
 // A path below the module root with ".." resolved (never above the root); "" is the root.
+// That is sanitize_relative with no ".." allowed to stay.
 std::string module_normal(std::string_view p)
 {
-    std::vector<std::string_view> kept;
-    std::size_t pos = 0;
-    while (pos <= p.size()) {
-        const auto slash = p.find('/', pos);
-        const std::string_view part = p.substr(pos, slash == std::string_view::npos ? std::string_view::npos : slash - pos);
-        pos = slash == std::string_view::npos ? p.size() + 1 : slash + 1;
-        if (part.empty() || part == ".")
-            continue;
-        if (part == "..") {
-            if (!kept.empty())
-                kept.pop_back();
-            continue;
-        }
-        kept.push_back(part);
-    }
-    std::string out;
-    for (const std::string_view k : kept) {
-        if (!out.empty())
-            out += '/';
-        out.append(k);
-    }
-    return out;
+    std::string out = sanitize_relative(p, 0);
+    return out == "." ? std::string() : out;
 }
 
 std::string_view alt_dest_name(int type)
