@@ -3,15 +3,18 @@
 #include "frontend/tls_relay.hpp"
 
 #include "common/tcp_ack.hpp"
+#include "frontend/tls_batch_writer.hpp"
 
 #include <memory>
+#include <string>
 #include <vector>
 
 namespace ocr::frontend {
 namespace {
 
-// Large reads keep the per-byte cost down on bulk transfers; a TLS record carries at most
-// 16 KiB, so the client side hands over several records per write to the worker.
+// Large reads keep the per-byte cost down on bulk transfers: towards the client, 256 KiB
+// of plain text go out as one batch of 16 records; from the client, several records are
+// handed over per write to the worker.
 constexpr std::size_t kRelayChunk = 256 * 1024;
 // How long the client gets to answer our close_notify.
 constexpr std::chrono::seconds kCloseNotifyWait{5};
@@ -66,21 +69,31 @@ asio::awaitable<void> relay_tls(TlsStream& tls, asio::local::stream_protocol::so
                    [&st](const std::exception_ptr&) { mark_upstream_done(st); });
 
     std::vector<char> buf(kRelayChunk);
+    std::string records; // the batch in flight; its capacity is reused for every batch
     boost::system::error_code ec;
     bool worker_ended = false;
-    for (;;) {
-        const std::size_t n = co_await local.async_read_some(asio::buffer(buf), asio::redirect_error(asio::use_awaitable, ec));
-        if (n > 0) {
-            boost::system::error_code wec;
-            co_await asio::async_write(tls, asio::buffer(buf.data(), n), asio::redirect_error(asio::use_awaitable, wec));
-            if (wec)
+    {
+        TlsBatchWriter writer(tls.native_handle());
+        for (;;) {
+            const std::size_t n = co_await local.async_read_some(asio::buffer(buf), asio::redirect_error(asio::use_awaitable, ec));
+            if (n > 0 && !writer.encrypt(std::string_view(buf.data(), n))) {
+                st.failed = true;
                 break;
+            }
+            // Also sends what the read side made meanwhile (an alert, a KeyUpdate answer).
+            if (writer.pending()) {
+                writer.take(records);
+                boost::system::error_code wec;
+                co_await asio::async_write(tls.next_layer(), asio::buffer(records), asio::redirect_error(asio::use_awaitable, wec));
+                if (wec)
+                    break;
+            }
+            if (ec) {
+                worker_ended = ec == asio::error::eof;
+                break;
+            }
         }
-        if (ec) {
-            worker_ended = ec == asio::error::eof;
-            break;
-        }
-    }
+    } // Asio's BIO is back in place for close_notify
 
     // Stop the other direction (its pending TLS read) and wait for it: the TLS stream
     // allows one read at a time, and the shutdown below reads.

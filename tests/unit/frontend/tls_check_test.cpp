@@ -2,66 +2,34 @@
 // Unit tests for the start-up/reload checks of the TLS certificate and key.
 #include "frontend/tls_check.hpp"
 
-#include <gtest/gtest.h>
-#include <openssl/evp.h>
-#include <openssl/pem.h>
-#include <openssl/x509.h>
+#include "support/test_certificate.hpp"
 
-#include <memory>
+#include <gtest/gtest.h>
+
 #include <string>
 
 namespace ocr::frontend {
 namespace {
 
-struct KeyFree {
-    void operator()(EVP_PKEY* k) const { EVP_PKEY_free(k); }
-};
-struct X509Free {
-    void operator()(X509* x) const { X509_free(x); }
-};
-struct BioFree {
-    void operator()(BIO* b) const { BIO_free(b); }
-};
-using Key = std::unique_ptr<EVP_PKEY, KeyFree>;
+using test::new_test_key;
+using Key = test::TestKey;
 
 constexpr std::time_t kNow = 1'800'000'000;
 
 Key new_key()
 {
-    return Key(EVP_EC_gen("P-256"));
-}
-
-std::string drain(BIO* b)
-{
-    char* data = nullptr;
-    const long n = BIO_get_mem_data(b, &data);
-    return std::string(data, static_cast<std::size_t>(n));
+    return new_test_key();
 }
 
 // A self-signed certificate for @p key valid from now+from to now+to seconds.
 std::string cert_pem(EVP_PKEY* key, long from, long to)
 {
-    std::unique_ptr<X509, X509Free> x(X509_new());
-    X509_set_version(x.get(), 2);
-    ASN1_INTEGER_set(X509_get_serialNumber(x.get()), 7);
-    X509_time_adj(X509_getm_notBefore(x.get()), from, const_cast<std::time_t*>(&kNow));
-    X509_time_adj(X509_getm_notAfter(x.get()), to, const_cast<std::time_t*>(&kNow));
-    X509_NAME* name = X509_get_subject_name(x.get());
-    X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, reinterpret_cast<const unsigned char*>("localhost"), -1,
-                               -1, 0);
-    X509_set_issuer_name(x.get(), name);
-    X509_set_pubkey(x.get(), key);
-    X509_sign(x.get(), key, EVP_sha256());
-    std::unique_ptr<BIO, BioFree> b(BIO_new(BIO_s_mem()));
-    PEM_write_bio_X509(b.get(), x.get());
-    return drain(b.get());
+    return test::cert_to_pem(test::self_signed(key, from, to, kNow).get());
 }
 
 std::string key_pem(EVP_PKEY* key)
 {
-    std::unique_ptr<BIO, BioFree> b(BIO_new(BIO_s_mem()));
-    PEM_write_bio_PrivateKey(b.get(), key, nullptr, nullptr, 0, nullptr, nullptr);
-    return drain(b.get());
+    return test::key_to_pem(key);
 }
 
 daemon::GlobalSettings settings()
