@@ -8,9 +8,13 @@ namespace ocr::daemon {
 
 std::string_view role_name(UpstreamRole role) noexcept
 {
-    // Upstream log.c:who_am_i: the daemon's sending process is "sender"; its receiving
-    // process, before it forks the generator, is "Receiver".
-    return role == UpstreamRole::Sender ? "sender" : "Receiver";
+    switch (role) {
+    case UpstreamRole::Sender: return "sender";
+    case UpstreamRole::Generator: return "generator";
+    case UpstreamRole::ForkedReceiver: return "receiver";
+    case UpstreamRole::Receiver: break;
+    }
+    return "Receiver";
 }
 
 std::string rsync_error_line(int exit_code, UpstreamSite site, UpstreamRole role)

@@ -20,7 +20,9 @@ inline constexpr UpstreamSite kSiteOptionRefused{"clientserver.c", 1267}; // rsy
 inline constexpr UpstreamSite kSiteSessionSetup{"clientserver.c", 1267};
 
 /// @brief Which process of upstream's daemon reports an error ("who_am_i()").
-enum class UpstreamRole { Sender, Receiver };
+/// Upstream rsync.c:who_am_i's names of the daemon's processes: the sender, the receiving
+/// process before it forks ("Receiver"), then its generator and its forked receiver.
+enum class UpstreamRole { Sender, Receiver, Generator, ForkedReceiver };
 
 /// @brief "rsync error: PHRASE (code N) at FILE(LINE) [Role=3.5.0]\n" (upstream log.c:log_exit).
 [[nodiscard]] std::string rsync_error_line(int exit_code, UpstreamSite site, UpstreamRole role);

@@ -28,10 +28,20 @@ public:
     [[nodiscard]] ExitCode code() const noexcept { return code_; }
     /// @brief Upstream's exit site; file is null when the thrower did not name one.
     [[nodiscard]] UpstreamSite site() const noexcept { return site_; }
+    /// @brief Which of a push's two threads threw it, in upstream's who_am_i words
+    ///        ("generator", "receiver"); null when the session was not split yet.
+    [[nodiscard]] const char* thread_role() const noexcept { return thread_role_; }
+    /// @brief Records the thread that threw (first caller wins).
+    void tag_thread_role(const char* role) noexcept
+    {
+        if (!thread_role_)
+            thread_role_ = role;
+    }
 
 private:
     ExitCode code_;
     UpstreamSite site_{};
+    const char* thread_role_ = nullptr;
 };
 
 } // namespace ocr::protocol

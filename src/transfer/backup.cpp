@@ -3,6 +3,7 @@
 #include "transfer/backup.hpp"
 
 #include "transfer/sender_flist.hpp"
+#include "transfer/stat_xattr.hpp"
 
 #include <fcntl.h>
 #include <sys/sysmacros.h>
@@ -158,7 +159,7 @@ bool BackupMaker::make_backup_dirs(const std::string& name)
             return false;
         }
         struct stat src{};
-        if (const Errno err = w_.lstat(local(dirs[i]), src); err != 0) {
+        if (const Errno err = attr_source_stat(local(dirs[i]), dirs[i], src); err != 0) {
             sys(LogCode::Error, err, "backup stat " + full(dirs[i]) + " failed");
             continue;
         }
@@ -218,6 +219,25 @@ int BackupMaker::link_or_rename(const std::string& from, const std::string& to, 
         return 1;
     }
     return 0;
+}
+
+Errno BackupMaker::attr_source_stat(const std::string& rel, std::string_view name, struct stat& st) const
+{
+    if (s_.attrs.am_root >= 0)
+        return w_.lstat(rel, st);
+    StatXattrLookup found;
+    const Errno err = w_.lstat_fake_super(rel, st, found);
+    if (err == 0 && found.result == StatXattrLookup::Result::Corrupt)
+        throw_corrupt_stat_xattr(full(name), found.raw);
+    return err;
+}
+
+struct stat BackupMaker::regular_attrs(const std::string& rel, std::string_view name, const struct stat& real) const
+{
+    struct stat st = real;
+    if (s_.attrs.am_root < 0 && (attr_source_stat(rel, name, st) != 0 || !S_ISREG(st.st_mode)))
+        st = real;
+    return st;
 }
 
 void BackupMaker::copy_attrs(const std::string& to_rel, const std::string& shown, const struct stat& st)
@@ -311,7 +331,7 @@ std::optional<std::string> BackupMaker::copy_backup(const std::string& name)
             sys(LogCode::ErrorXfer, err, "open " + full(*shown));
             return std::nullopt;
         }
-        copy_attrs(to, *shown, st);
+        copy_attrs(to, *shown, regular_attrs(from, name, st));
     }
     if (s_.info_backup >= 1)
         say(LogCode::Info, "backed up " + name + " to " + *shown + "\n");
@@ -395,8 +415,10 @@ BackupResult BackupMaker::make_backup(const std::string& name, bool prefer_renam
             sys(LogCode::Error, err, "keep_backup failed: " + full(name) + " -> \"" + *shown + "\"");
             return BackupResult::Failed;
         }
+        copy_attrs(to, *shown, regular_attrs(from, name, st));
+    } else {
+        copy_attrs(to, *shown, st);
     }
-    copy_attrs(to, *shown, st);
     return success(BackupResult::Duplicated);
 }
 

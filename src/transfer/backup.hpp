@@ -109,6 +109,13 @@ private:
                        Errno& err);
     bool copy_regular(const std::string& from, const std::string& to, const struct stat& st, Errno& err);
     void copy_attrs(const std::string& to_rel, const std::string& shown, const struct stat& st);
+    /// lstat of a module-relative path as upstream's x_lstat sees it: under "fake super"
+    /// with the entry's user.rsync.%stat record laid over it (a corrupt one ends the
+    /// transfer as upstream's get_stat_xattr does).
+    Errno attr_source_stat(const std::string& rel, std::string_view name, struct stat& st) const;
+    /// The attributes a copy of the regular file @p rel gets: its record's under "fake
+    /// super" when that still says regular file, else @p real.
+    struct stat regular_attrs(const std::string& rel, std::string_view name, const struct stat& real) const;
     bool unsafe_link(const std::string& name, std::string& target) const;
     void say(LogCode code, std::string text) const;
     void sys(LogCode code, int err, std::string text) const;

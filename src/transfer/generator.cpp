@@ -641,13 +641,12 @@ bool Generator::copy_altdest_file(const std::string& from_rel, const std::string
 {
     // Upstream generator.c:copy_altdest_file: util1.c:copy_file into a temp file beside the
     // destination, then rsync.c:finish_transfer (attributes, then the rename).
-    const ReceiverOptions& o = s_.opt;
     const std::string full = s_.full_fname(e.name);
     Errno err = 0;
     UniqueFd in = s_.writer.open_read(from_rel, err);
     std::optional<TempFile> temp;
     if (in)
-        temp = s_.writer.create_temp(rel, o.temp_dir, err, mode & 07777);
+        temp = s_.writer.create_temp(rel, s_.temp_dir, err, mode & 07777);
     if (temp)
         err = copy_fd_data(in.get(), temp->fd.get());
     if (!in || !temp || err != 0) {
@@ -1125,7 +1124,7 @@ void Generator::gen_symlink(const protocol::FileEntry& e, const std::string& rel
         shown_st = alt.shown;
     }
     if (!o.dry_run) {
-        const bool atomic = statret == 0 && !S_ISDIR(st.st_mode) && o.temp_dir.empty();
+        const bool atomic = statret == 0 && !S_ISDIR(st.st_mode) && s_.temp_dir.empty();
         // -b keeps what is replaced (upstream atomic_create): linked when atomic, else moved.
         const int backed = statret == 0 && s_.deletion ? s_.deletion->backup_in_way(rel, st, atomic) : 0;
         if (backed < 0)
@@ -1440,9 +1439,15 @@ bool Generator::maybe_hard_link(const protocol::FileEntry& e, std::int32_t ndx, 
         return true;
     }
     if (!o.dry_run) {
-        // Upstream atomic_create: a new name beside the old entry, then a rename over it.
-        const bool replace = statret == 0 && st && !S_ISDIR(st->st_mode);
-        if (statret == 0 && st && S_ISDIR(st->st_mode) && !delete_item(rel, *st, e.mode))
+        // Upstream generator.c:atomic_create: a new name beside the old entry, then a rename
+        // over it, unless a directory is in the way or a temp dir is in use; -b keeps what
+        // is replaced (linked when atomic, else moved).
+        const bool in_way = statret == 0 && st;
+        const bool replace = in_way && !S_ISDIR(st->st_mode) && s_.temp_dir.empty();
+        const int backed = in_way && s_.deletion ? s_.deletion->backup_in_way(rel, *st, replace) : 0;
+        if (backed < 0)
+            return false;
+        if (in_way && !replace && backed == 0 && !delete_item(rel, *st, e.mode))
             return false;
         std::string create = rel;
         if (replace) {

@@ -2,12 +2,21 @@
 // Naming and mode helpers both threads of a push use.
 #include "transfer/push_context.hpp"
 
+#include "transfer/filter_path.hpp"
+
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 
 namespace ocr::transfer {
+
+std::string resolve_from_destination(const PushDestination& dest, std::string_view arg)
+{
+    if (!arg.empty() && arg.front() == '/')
+        return resolve_module_path("", arg);
+    return resolve_module_path(dest.base, arg);
+}
 
 std::string PushShared::local_path(std::string_view name) const
 {

@@ -52,6 +52,13 @@ struct PushDestination {
     bool created = false;
 };
 
+/// @brief A --temp-dir or --backup-dir argument as a module-relative path: from the module
+///        root when it starts with '/', else from the destination directory, which is
+///        upstream's current directory (main.c:get_local_name chdirs there). ".." is
+///        resolved and never climbs above the module root, as a chroot would keep it.
+/// @return "" for the module root itself.
+[[nodiscard]] std::string resolve_from_destination(const PushDestination& dest, std::string_view arg);
+
 /// @brief Everything both threads use; owned by the engine, outlives both threads.
 struct PushShared {
     const ReceiverOptions& opt;
@@ -73,6 +80,9 @@ struct PushShared {
     std::function<void(std::string_view name, std::uint32_t mode)> log_delete;
     /// Deletion and backups (set by the engine once the destination is known; may be null).
     PushDeletion* deletion = nullptr;
+    /// The temp dir, module-relative ("." for the root; empty: none), resolved once the
+    /// destination is known (resolve_from_destination of opt.temp_dir).
+    std::string temp_dir;
 
     /// @brief The module-relative path of list name @p name.
     [[nodiscard]] std::string local_path(std::string_view name) const;

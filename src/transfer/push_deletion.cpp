@@ -16,15 +16,6 @@ namespace {
 // Upstream MAXPATHLEN: longer names are not sent as MSG_DELETED.
 constexpr std::size_t kMaxPath = 4096;
 
-std::string join_rel(const std::string& dir, std::string_view name)
-{
-    if (dir.empty())
-        return std::string(name);
-    if (name.empty())
-        return dir;
-    return dir + "/" + std::string(name);
-}
-
 } // namespace
 
 PushDeletion::PushDeletion(PushShared& shared, Connection& conn, Reporter& report, const FilterSet* filters)
@@ -95,7 +86,9 @@ BackupSettings PushDeletion::backup_settings() const
     if (!o.backup_dir.empty()) {
         // A leading '/' names a directory from the module root; otherwise it is relative to
         // the destination (upstream's current directory).
-        b.dir = o.backup_dir[0] == '/' ? o.backup_dir.substr(1) : join_rel(s_.dest.base, o.backup_dir);
+        b.dir = resolve_from_destination(s_.dest, o.backup_dir);
+        if (b.dir.empty())
+            b.dir = "."; // the module root itself; empty would mean "beside the file"
         b.dir_shown = o.backup_dir_shown.empty() ? o.backup_dir : o.backup_dir_shown;
         if (b.dir_shown.back() != '/')
             b.dir_shown += '/';

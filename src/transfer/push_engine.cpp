@@ -246,9 +246,7 @@ void PushEngine::check_backup_dir(const PushDestination& dest) const
     // reports these lines ten below the unpacked source's, as for the temp dir.
     if (opt_.backup_dir.empty())
         return;
-    const std::string rel = opt_.backup_dir[0] == '/'
-                                ? opt_.backup_dir.substr(1)
-                                : (dest.base.empty() ? opt_.backup_dir : dest.base + "/" + opt_.backup_dir);
+    const std::string rel = resolve_from_destination(dest, opt_.backup_dir);
     struct stat st{};
     Errno err = s_.writer.stat_beneath(rel, st);
     if (err == ELOOP)
@@ -266,14 +264,14 @@ void PushEngine::check_backup_dir(const PushDestination& dest) const
                             protocol::UpstreamSite{"main.c", 1036});
 }
 
-void PushEngine::check_temp_dir() const
+void PushEngine::check_temp_dir(const std::string& rel) const
 {
     // Upstream main.c:do_recv refuses a temp dir that is missing or not a directory before
     // it forks the receiver (3.5.0 reports these lines ten below the unpacked source's).
-    if (opt_.temp_dir.empty())
+    if (rel.empty())
         return;
     struct stat st{};
-    const Errno err = stat_following(opt_.temp_dir, st);
+    const Errno err = stat_following(rel, st);
     const std::string& shown = opt_.temp_dir_shown.empty() ? opt_.temp_dir : opt_.temp_dir_shown;
     if (err == 0 && S_ISDIR(st.st_mode))
         return;
@@ -304,7 +302,7 @@ PushResult PushEngine::run(const WireFilterParams& wire)
         numeric);
     lists.set_keep_foreign_groups(opt_.am_root < 0);
 
-    PushShared shared{opt_, s_.writer, lists, channel, {}, s_.module_name, s_.chrooted, {}, s_.chmod, {}, s_.log_item, s_.log_delete, nullptr};
+    PushShared shared{opt_, s_.writer, lists, channel, {}, s_.module_name, s_.chrooted, {}, s_.chmod, {}, s_.log_item, s_.log_delete, nullptr, {}};
     if (s_.log_item) {
         // Upstream log.c:log_formatted's %U/%G read F_OWNER/F_GROUP, which the receiver's
         // flist.c:recv_file_entry already mapped to local ids.
@@ -359,7 +357,12 @@ PushResult PushEngine::run(const WireFilterParams& wire)
     PushDeletion deletion(shared, conn, s_.report, &filters);
     shared.deletion = &deletion;
     check_backup_dir(shared.dest);
-    check_temp_dir();
+    if (!opt_.temp_dir.empty()) {
+        shared.temp_dir = resolve_from_destination(shared.dest, opt_.temp_dir);
+        if (shared.temp_dir.empty())
+            shared.temp_dir = ".";
+    }
+    check_temp_dir(shared.temp_dir);
 
     Generator generator(shared, conn, s_.report);
     generator.set_basis_dirs(std::move(basis_dirs));
@@ -375,6 +378,14 @@ PushResult PushEngine::run(const WireFilterParams& wire)
         generator.run();
         generator.send_goodbye();
         generator.drain_until_receiver_ended();
+    } catch (protocol::ProtocolError& e) {
+        // Upstream's generator is the parent process: its exit line says "generator".
+        e.tag_thread_role("generator");
+        if (s_.fd >= 0 && !channel.failure())
+            ::shutdown(s_.fd, SHUT_RD);
+        reader.join();
+        conn.set_handler(nullptr);
+        throw;
     } catch (...) {
         // Unblock the reader (it may wait for bytes that will never come), then let it go.
         if (s_.fd >= 0 && !channel.failure())
@@ -384,8 +395,14 @@ PushResult PushEngine::run(const WireFilterParams& wire)
         throw;
     }
     reader.join();
-    if (auto failure = channel.failure())
-        std::rethrow_exception(failure);
+    if (auto failure = channel.failure()) {
+        try {
+            std::rethrow_exception(failure);
+        } catch (protocol::ProtocolError& e) {
+            e.tag_thread_role("receiver"); // upstream's forked child
+            throw;
+        }
+    }
 
     PushResult result;
     const int io_error = s_.report.io_error() | channel.io_error() | lists.io_error();

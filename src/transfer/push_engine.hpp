@@ -62,7 +62,7 @@ private:
     /// @throw ProtocolError (exit 1, or 11 when the lookup fails other than with ENOENT).
     void check_backup_dir(const PushDestination& dest) const;
     /// upstream main.c:do_recv's check of --temp-dir before the receiver starts.
-    void check_temp_dir() const;
+    void check_temp_dir(const std::string& rel) const;
     /// upstream main.c:check_alt_basis_dirs: resolves the --*-dest directories (module-
     ///        relative, into @p out) and warns about those that are missing or not dirs.
     void check_alt_basis_dirs(const PushDestination& dest, std::vector<std::string>& out) const;

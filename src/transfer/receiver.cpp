@@ -385,7 +385,7 @@ void Receiver::receive_file(std::int32_t ndx, const protocol::FileEntry& e, std:
         out_fd = inplace_fd.get();
     } else {
         Errno terr = 0;
-        temp = s_.writer.create_temp(rel, o.temp_dir, terr, mode & 07777);
+        temp = s_.writer.create_temp(rel, s_.temp_dir, terr, mode & 07777);
         if (!temp) {
             // Upstream names the template as it tried it: in the temp dir, or beside the file.
             const auto tmpl = ModuleWriter::temp_name_template(rel, o.temp_dir);

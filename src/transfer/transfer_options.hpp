@@ -90,7 +90,9 @@ struct ReceiverOptions {
     /// The destination argument after "." (module-relative; empty: the module root).
     std::string dest_path;
     bool dest_given = false;                   ///< a destination argument was sent at all
-    /// Module-relative directory for temp files (--temp-dir / "temp dir"); empty: none.
+    /// Directory for temp files (--temp-dir / "temp dir"); empty: none. A leading '/' names
+    /// it from the module root, otherwise it is relative to the destination (upstream's
+    /// current directory once get_local_name has run): see PushShared::temp_dir.
     std::string temp_dir;
     /// The --temp-dir as upstream names it in its messages (the daemon's sanitized form).
     std::string temp_dir_shown;
@@ -163,7 +165,7 @@ struct ReceiverOptions {
 
     // Backups (-b, --backup-dir, --suffix).
     bool make_backups = false;
-    std::string backup_dir;                    ///< module-relative, no trailing '/'; empty: none
+    std::string backup_dir;                    ///< like temp_dir: '/' = module root, else from the destination
     std::string backup_dir_shown;              ///< as upstream names it in messages (ends in '/')
     std::string backup_suffix = "~";
     int info_backup = 0;                       ///< INFO_GTE(BACKUP, n)

@@ -89,9 +89,9 @@ transfer::ReceiverOptions receiver_options(const daemon::ServerOptions& o, const
         const bool from_module = !ctx.module.temp_dir.empty() && t == ctx.module.temp_dir;
         r.temp_dir_shown = t;
         if (!from_module || t.empty() || t[0] != '/') {
-            r.temp_dir = module_relative(t, ctx.module_dirlen);
+            r.temp_dir = !t.empty() && t[0] == '/' ? "/" + module_relative(t, ctx.module_dirlen) : t;
         } else if (t.size() > root.size() && t.compare(0, root.size(), root) == 0 && t[root.size()] == '/') {
-            r.temp_dir = module_relative(t.substr(root.size()), 0);
+            r.temp_dir = "/" + module_relative(t.substr(root.size()), 0);
         } else {
             spdlog::warn("temp dir {} is outside module {}: files are staged beside their destination", t,
                          ctx.module.name);
@@ -391,6 +391,9 @@ int run_push(const PushContext& ctx, daemon::ServerOptions& options, UniqueFd cl
     } catch (const protocol::ProtocolError& e) {
         const int code = protocol::to_int(e.code());
         const daemon::UpstreamSite site = e.site().file ? e.site() : default_site(code);
+        if (e.thread_role())
+            ending.role = std::string_view(e.thread_role()) == "generator" ? daemon::UpstreamRole::Generator
+                                                                           : daemon::UpstreamRole::ForkedReceiver;
         std::string message = e.what();
         if (!message.empty() && message.back() != '\n')
             message += '\n';

@@ -107,6 +107,17 @@ std::string daemon_log_text(std::string_view line)
     return transfer::escape_log_file_text(line);
 }
 
+namespace {
+
+daemon::UpstreamRole ending_role(const EndingContext& ctx)
+{
+    if (ctx.role)
+        return *ctx.role;
+    return ctx.am_sender ? daemon::UpstreamRole::Sender : daemon::UpstreamRole::Receiver;
+}
+
+} // namespace
+
 int end_with_fatal_error(const EndingContext& ctx, const std::string& message, int code, daemon::UpstreamSite site)
 {
     const bool usable = connection_still_usable(code);
@@ -117,7 +128,7 @@ int end_with_fatal_error(const EndingContext& ctx, const std::string& message, i
     if (!message.empty())
         ctx.report.emit(transfer::LogCode::Error, message);
     log_sender_totals(ctx);
-    const daemon::UpstreamRole role = ctx.am_sender ? daemon::UpstreamRole::Sender : daemon::UpstreamRole::Receiver;
+    const daemon::UpstreamRole role = ending_role(ctx);
     ctx.report.emit(code == protocol::to_int(protocol::ExitCode::Vanished) ? transfer::LogCode::Warning
                                                                            : transfer::LogCode::Error,
                     daemon::rsync_error_line(code, site, role));
@@ -149,7 +160,7 @@ int end_after_peer_exit(const EndingContext& ctx, int code, daemon::UpstreamSite
     if (end_of_run)
         code = ctx.report.partial_exit_code();
     log_sender_totals(ctx);
-    const daemon::UpstreamRole role = ctx.am_sender ? daemon::UpstreamRole::Sender : daemon::UpstreamRole::Receiver;
+    const daemon::UpstreamRole role = ending_role(ctx);
     if (!end_of_run)
         ctx.report.emit(transfer::LogCode::Error, daemon::rsync_error_line(code, site, role));
     try {

@@ -10,6 +10,7 @@
 
 #include <chrono>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -29,6 +30,9 @@ struct EndingContext {
     /// MSG_ERROR_EXIT and without waiting for the client (main.c:do_recv sets it,
     /// cleanup.c:_exit_cleanup checks it).
     bool shutting_down = false;
+    /// The role the final "rsync error:" line names when it is not the default for
+    /// am_sender (a push's generator or forked receiver).
+    std::optional<daemon::UpstreamRole> role = std::nullopt;
 };
 
 /// @brief @p line as upstream's daemon writes it to its log file: log.c:rwrite keeps at

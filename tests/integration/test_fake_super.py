@@ -191,6 +191,15 @@ def module_snapshot(root: str) -> tuple[dict[str, tuple], set[frozenset[str]]]:
     return entries, {frozenset(g) for g in inodes.values() if len(g) > 1}
 
 
+def without_fresh_dir_times(snap: tuple[dict, set]) -> tuple[dict, set]:
+    """The snapshot with the mtime of directories made or changed just now (the backup
+    area, the module directory holding it) set to 0: it is the moment of the mkdir."""
+    recent = 1_700_000_000 * 10**9
+    entries = {p: (e[:6] + (0,) + e[7:] if e[0] == "dir" and e[6] > recent else e)
+               for p, e in snap[0].items()}
+    return entries, snap[1]
+
+
 def diff_snapshots(a: tuple[dict, set], b: tuple[dict, set]) -> list[str]:
     (ea, la), (eb, lb) = a, b
     problems = []
@@ -314,10 +323,9 @@ class FakeSuperTest(unittest.TestCase):
         self.assertEqual(res_u.returncode, 11, f"EXPECTATION ERROR: upstream{detail}")
         self.assertEqual(res_t.returncode, res_u.returncode, f"exit codes differ{detail}")
         daemons = self.pair.daemons()
-        # Only the message itself: the "rsync error:" line after it names the failing role,
-        # which ocrsyncd's push ending calls "Receiver" for every fatal error while
-        # upstream's generator process says "generator" (owned by the push session code).
-        first_t, first_u = (h.normalise_transfer_text(r.stderr, daemons).splitlines()[:1] for r in (res_t, res_u))
+        # The message and the "rsync error:" line naming the generator as upstream's
+        # generator process does; what follows is the client's view of the reset.
+        first_t, first_u = (h.normalise_transfer_text(r.stderr, daemons).splitlines()[:2] for r in (res_t, res_u))
         self.assertTrue(first_u and first_u[0].startswith("Corrupt "), f"EXPECTATION ERROR{detail}")
         self.assertEqual(first_t, first_u, f"the error lines differ{detail}")
 
@@ -361,6 +369,34 @@ class FakeSuperTest(unittest.TestCase):
         got_t, got_u = tree.snapshot(dest + "-t"), tree.snapshot(dest + "-u")
         tree.assert_trees_equal(self, got_u, got_t, tree.Rules(exact_times=True),
                                 "the trees pulled from both daemons")
+
+    def test_backups_keep_records(self):
+        """Verifies that -b, with --backup-dir and with a suffix, backs up replaced and
+        deleted entries of a fake-super module with their records, as upstream's does."""
+        for module in MODULES:
+            for tag, backup in (("dir", ["--backup-dir=../bak"]), ("suffix", ["--suffix=.old"])):
+                rel = f"{module}/backup-{tag}"
+                url = f"{{url}}/{rel}/dest/"
+                src = os.path.join(self.work, f"src-{module}-{tag}")
+                build_source(src)
+                for root in self.pair.roots():
+                    os.makedirs(os.path.join(root, rel), exist_ok=True)
+                    if module == "fsnobody":
+                        os.chown(os.path.join(root, rel), NOBODY, NOBODY)
+                push = ["-aHi", "--numeric-ids", "--delete", src + "/", url]
+                self.both(push, f"first push to {rel}", labels=((src, "<SRC>"),))
+                change_source(src)
+                for gone in ("plain", "fifo", "dir/inner"):
+                    os.unlink(os.path.join(src, gone))
+                set_times(src)
+                self.both(["-b"] + backup + push, f"push with backups to {rel}", labels=((src, "<SRC>"),))
+                snaps = [without_fresh_dir_times(module_snapshot(os.path.join(root, rel)))
+                         for root in self.pair.roots()]
+                problems = diff_snapshots(snaps[0], snaps[1])
+                if problems:
+                    self.fail(f"{rel}: the module trees differ ({len(problems)}):\n  " + "\n  ".join(problems[:40]))
+                kept = [p for p, e in snaps[1][0].items() if e[-1] and ("/bak/" in "/" + p or p.endswith(".old"))]
+                self.assertTrue(kept, f"EXPECTATION ERROR: upstream kept no backup with a record in {rel}")
 
     def hostile_record(self, name: str, value: bytes, rc: int) -> None:
         rel = f"fsroot/{name}"

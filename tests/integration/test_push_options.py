@@ -240,6 +240,20 @@ class PushOptionsTest(unittest.TestCase):
         self.push(["-ai", "-T", "/tmpd"], prepare=prepare, expect_rc=0,
                   time_exempt=lambda p: p == "tmpd")
 
+    def test_temp_dir_relative_to_the_destination(self):
+        # Verifies that a relative -T is looked up from the destination directory, as
+        # upstream's receiver does after chdir-ing there, and that ".." climbs from it.
+        for opt, made, rc in (("--temp-dir=tmpd", "sub/tmpd", 0), ("--temp-dir=tmpd", "tmpd", 1),
+                              ("--temp-dir=../tmpd", "tmpd", 0)):
+            with self.subTest(opt=opt, made=made):
+                for r in self.pair.roots():
+                    _clear(r)
+
+                def prepare(r, made=made):
+                    os.makedirs(os.path.join(r, made))
+                self.push(["-ai", opt], dest="sub/", prepare=prepare, expect_rc=rc, fresh_dirs=True,
+                          time_exempt=lambda p, made=made: p == made)
+
     # --- 3b: --backup-dir ------------------------------------------------------------------
 
     @staticmethod
@@ -279,6 +293,46 @@ class PushOptionsTest(unittest.TestCase):
         # sub/ does not exist (made by the first backup), so the push goes on.
         self.push(["-ai", "--backup-dir=bk"], module="plain", dest="sub/",
                   prepare=self._prepare_backup_file, expect_rc=0)
+
+    def test_backup_dir_climbing_from_the_destination(self):
+        # Verifies that --backup-dir=../bak from sub/ of a chrooted module puts the backups
+        # beside sub/, as upstream's chdir into the destination makes it.
+        def prepare(r):
+            os.makedirs(os.path.join(r, "sub", "d1"))
+            for rel in ("a.txt", "d1/f1"):
+                with open(os.path.join(r, "sub", rel), "wb") as fh:
+                    fh.write(b"older\n")
+        self.push(["-ai", "--backup-dir=../bak"], dest="sub/", prepare=prepare, expect_rc=0,
+                  fresh_dirs=True)
+        self.assertTrue(os.path.isfile(os.path.join(self.pair.upstream_root, "bak", "d1", "f1")),
+                        "EXPECTATION ERROR: upstream made no backup beside sub/")
+
+    def test_backup_of_hard_linked_files(self):
+        # Verifies that -H -b backs up every member of a replaced hard-link group (upstream
+        # hlink.c:maybe_hard_link goes through atomic_create and its make_backup), so that
+        # the backups stay linked to each other.
+        src = os.path.join(self.base, "hl-source")
+        if os.path.exists(src):
+            shutil.rmtree(src)
+        os.makedirs(src)
+        with open(os.path.join(src, "file"), "wb") as fh:
+            fh.write(b"hello\n")
+        os.link(os.path.join(src, "file"), os.path.join(src, "hard1"))
+        os.link(os.path.join(src, "file"), os.path.join(src, "hard2"))
+        os.utime(os.path.join(src, "file"), ns=(FIXED_NS, FIXED_NS))
+        os.utime(src, ns=(FIXED_NS, FIXED_NS))
+
+        def prepare(r):
+            with open(os.path.join(r, "file"), "wb") as fh:
+                fh.write(b"hello\n")
+            os.link(os.path.join(r, "file"), os.path.join(r, "hard1"))
+            os.link(os.path.join(r, "file"), os.path.join(r, "hard2"))
+        for opts in (["--backup-dir=bak"], ["--suffix=.old"]):
+            with self.subTest(opts=opts):
+                for r in self.pair.roots():
+                    _clear(r)
+                self.push(["-aHi", "-b"] + opts, prepare=prepare, source=src + "/", expect_rc=0,
+                          fresh_dirs=True)
 
     # --- 4: --compare-dest / --copy-dest / --link-dest --------------------------------
 

@@ -70,6 +70,7 @@ public:
 
     const EndingContext& ctx() const { return *ctx_; }
     void set_sender_totals(std::function<std::string()> totals) { ctx_->sender_totals = std::move(totals); }
+    void set_role(daemon::UpstreamRole role) { ctx_->role = role; }
     transfer::Reporter& report() { return *report_; }
     transfer::Connection& conn() { return *conn_; }
     const std::vector<std::string>& log() const { return log_; }
@@ -191,6 +192,24 @@ TEST(TransferEnding, ReceiverSendsErrorExitAt30)
     const Frames expected{{MsgCode::Error, error_line(11, daemon::UpstreamRole::Receiver)},
                           {MsgCode::ErrorExit, int32_le(11)}};
     EXPECT_EQ(s.close_and_read(), expected);
+}
+
+// Verifies that a push's fatal error names the thread that failed as upstream names its
+// processes after the fork: "generator" for the parent, "receiver" for the child.
+TEST(TransferEnding, PushErrorLineNamesTheFailingThread)
+{
+    for (const auto role : {daemon::UpstreamRole::Generator, daemon::UpstreamRole::ForkedReceiver}) {
+        Session s(31, false);
+        s.set_role(role);
+        s.client_write(protocol::encode_frame(MsgCode::ErrorExit, int32_le(11)));
+        end_with_fatal_error(s.ctx(), "", 11, kSite);
+        const Frames expected{{MsgCode::Error, error_line(11, role)}, {MsgCode::ErrorExit, int32_le(11)}};
+        EXPECT_EQ(s.close_and_read(), expected);
+    }
+    EXPECT_EQ(error_line(11, daemon::UpstreamRole::Generator),
+              "rsync error: error in file IO (code 11) at rsync.c(353) [generator=3.5.0]\n");
+    EXPECT_EQ(error_line(11, daemon::UpstreamRole::ForkedReceiver),
+              "rsync error: error in file IO (code 11) at rsync.c(353) [receiver=3.5.0]\n");
 }
 
 // Verifies that socket, stream and timeout codes send no MSG_ERROR_EXIT (the connection is
