@@ -70,6 +70,7 @@ public:
     void split_directions() noexcept { split_ = true; }
     /// @brief Changes the I/O timeout (0: none), e.g. for the wait at the end of a session.
     void set_io_timeout(std::chrono::seconds timeout) noexcept { opt_.io_timeout = timeout; }
+    [[nodiscard]] std::chrono::seconds io_timeout() const noexcept { return opt_.io_timeout; }
 
     void read_exact(std::span<std::byte> out) override;
     void write_all(std::span<const std::byte> data) override;

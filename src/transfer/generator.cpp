@@ -28,9 +28,8 @@ namespace {
 using protocol::ExitCode;
 using protocol::ProtocolError;
 
-// Upstream MIN_FILECNT_LOOKAHEAD / 2 is how far the generator may get ahead; we only use
-// the loop-check cadence for keep-alives.
-constexpr std::int32_t kLoopCheck = 200;
+// Upstream generate_files' loopchk_limit without a timeout (with one: allowed_lull * 5).
+constexpr std::int64_t kLoopCheck = 200;
 // Upstream MIN_FILECNT_LOOKAHEAD / 2.
 constexpr std::int64_t kHardLinkLookahead = 500;
 
@@ -473,7 +472,6 @@ void Generator::generate_list(std::size_t li)
             if (s_.deletion)
                 s_.deletion->in_dir(*d, li, missing_dir_.count(d) != 0); // --delete-during/-delay
         }
-    std::int32_t counter = 0;
     for (std::int64_t i = static_cast<std::int64_t>(l.low); i <= l.high; ++i) {
         const protocol::FileEntry& e = l.entries[static_cast<std::size_t>(i)];
         if (!e.active)
@@ -482,11 +480,25 @@ void Generator::generate_list(std::size_t li)
         const int is_dir = !protocol::is_dir(e.mode) ? 0 : s_.opt.flist.inc_recurse ? -1 : 1;
         recv_generator(e, ndx, is_dir, false);
         check_for_finished_files(false);
-        if (++counter >= kLoopCheck) {
-            counter = 0;
-            maybe_keepalive();
-        }
+        loop_check(ndx);
     }
+}
+
+void Generator::loop_check(std::int32_t ndx)
+{
+    const std::int64_t timeout = conn_.io_timeout().count();
+    if (ndx < next_loopchk_)
+        return;
+    next_loopchk_ += timeout > 0 ? (timeout + 1) / 2 * 5 : kLoopCheck;
+    if (timeout > 0) {
+        maybe_keepalive(); // maybe_send_keepalive(MSK_ALLOW_FLUSH)
+        return;
+    }
+    // maybe_flush_socket(0): upstream notes its last write only under a timeout
+    // (io.c:perform_io), so without one it flushes at every check once the whole list is
+    // in. The client then shows the items so far ahead of later "deleting" lines.
+    if (flist_eof_)
+        conn_.flush();
 }
 
 AttrOutcome Generator::set_attrs(const protocol::FileEntry& e, const std::string& rel, std::uint32_t mode,

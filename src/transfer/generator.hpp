@@ -121,9 +121,12 @@ private:
     void touch_up_dir(const protocol::FileEntry& e);
     void write_ndx(std::int32_t ndx);
     void maybe_keepalive();
+    /// upstream generate_files' check every loopchk_limit entries (@p ndx is the entry's).
+    void loop_check(std::int32_t ndx);
 
     PushShared& s_;
     Connection& conn_;
+    std::int64_t next_loopchk_ = 0; ///< upstream next_loopchk: the first entry is checked
     Reporter& report_;
     protocol::NdxEncoder ndx_out_;
     std::optional<protocol::BlockChecksum> block_sum_;

@@ -120,6 +120,9 @@ void Receiver::on_message(protocol::MsgCode code, std::string_view payload)
 void Receiver::read_file_lists()
 {
     s_.lists.read_first(conn_);
+    // Upstream flist.c:recv_file_list: without incremental recursion the one list is all.
+    if (!s_.opt.flist.inc_recurse)
+        s_.lists.set_eof();
     if (s_.opt.flist.inc_recurse && s_.lists.total_entries() == 1) {
         // Upstream flist.c:recv_additional_file_list.
         const std::int32_t ndx = ndx_in_.get(conn_);
