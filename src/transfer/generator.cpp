@@ -496,8 +496,12 @@ void Generator::loop_check(std::int32_t ndx)
     }
     // maybe_flush_socket(0): upstream notes its last write only under a timeout
     // (io.c:perform_io), so without one it flushes at every check once the whole list is
-    // in. The client then shows the items so far ahead of later "deleting" lines.
-    if (flist_eof_)
+    // in. The client then shows the items so far ahead of later "deleting" lines. With
+    // incremental lists upstream's generator learns of the end only when it reads its
+    // receiver's MSG_FLIST_EOF, a moment our threads do not reproduce; flushing on our own
+    // earlier knowledge put messages behind items the client printed (-v --safe-links), so
+    // there the list-settling in run() keeps deciding.
+    if (flist_eof_ && !s_.opt.flist.inc_recurse)
         conn_.flush();
 }
 

@@ -999,6 +999,22 @@ Errno ModuleWriter::set_times(int fd, struct timespec mtime, std::optional<struc
     return ::futimens(fd, ts) == 0 ? 0 : errno;
 }
 
+std::optional<std::string> ModuleWriter::read_link(std::string_view rel) const
+{
+    const auto slash = rel.rfind('/');
+    Errno err = 0;
+    UniqueFd dir = open_dir(slash == std::string_view::npos ? std::string_view() : rel.substr(0, slash), err);
+    if (!dir)
+        return std::nullopt;
+    const std::string leaf(slash == std::string_view::npos ? rel : rel.substr(slash + 1));
+    std::string buf(4096, '\0');
+    const ssize_t n = ::readlinkat(dir.get(), leaf.c_str(), buf.data(), buf.size() - 1);
+    if (n <= 0)
+        return std::nullopt;
+    buf.resize(static_cast<std::size_t>(n));
+    return buf;
+}
+
 std::string ModuleWriter::fake_super_value(mode_t mode, dev_t rdev, uid_t uid, gid_t gid)
 {
     return format_stat_xattr(StatXattr{static_cast<std::uint32_t>(mode & (S_IFMT | 07777)), major(rdev), minor(rdev),

@@ -47,6 +47,9 @@ public:
     [[nodiscard]] UniqueFd open_dir(std::string_view rel, Errno& err) const;
     /// lstat of rel (the last component is never followed; no symlink in the parents either).
     [[nodiscard]] Errno lstat(std::string_view rel, struct stat& st) const;
+    /// @brief The target of the symlink at @p rel (at most 4095 bytes), or nullopt when it
+    ///        is not one or cannot be read.
+    [[nodiscard]] std::optional<std::string> read_link(std::string_view rel) const;
     /// @brief stat() of @p rel following symlinks (anywhere on the path) only as long as they
     ///        stay beneath the module root: metadata only, for the checks upstream makes with
     ///        do_stat (main.c:do_recv on --backup-dir). Nothing is opened for reading.

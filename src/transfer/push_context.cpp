@@ -90,18 +90,7 @@ Errno PushShared::stat_path(const std::string& rel, struct stat& st) const
 
 std::optional<std::string> PushShared::read_link(const std::string& rel) const
 {
-    const auto slash = rel.rfind('/');
-    Errno err = 0;
-    UniqueFd dir = writer.open_dir(slash == std::string::npos ? std::string_view() : std::string_view(rel).substr(0, slash), err);
-    if (!dir)
-        return std::nullopt;
-    const std::string leaf = slash == std::string::npos ? rel : rel.substr(slash + 1);
-    std::string buf(4096, '\0');
-    const ssize_t n = ::readlinkat(dir.get(), leaf.c_str(), buf.data(), buf.size() - 1);
-    if (n <= 0)
-        return std::nullopt;
-    buf.resize(static_cast<std::size_t>(n));
-    return buf;
+    return writer.read_link(rel);
 }
 
 std::optional<std::string> PushShared::partial_path(std::string_view rel, std::string_view name) const

@@ -5,6 +5,7 @@
 
 #include "protocol/protocol_error.hpp"
 #include "transfer/generator.hpp"
+#include "transfer/module_symlinks.hpp"
 #include "transfer/push_channel.hpp"
 #include "transfer/push_deletion.hpp"
 #include "transfer/receiver.hpp"
@@ -228,9 +229,19 @@ void PushEngine::check_alt_basis_dirs(const PushDestination& dest, std::vector<s
             rel = module_normal(std::string_view(shown).substr(mdir.size()));
         else
             rel = module_normal(shown); // cannot leave the module: read it as module-rooted
+        // Later lookups refuse symlinks; upstream follows them (a "latest" link is common).
+        auto lstat_fn = [this](const std::string& p, struct stat& st) { return s_.writer.lstat(p, st); };
+        auto readlink_fn = [this](const std::string& p) { return s_.writer.read_link(p); };
+        const std::string as_given = rel;
+        if (const auto resolved = resolve_module_symlinks(rel, mdir, false, lstat_fn, readlink_fn))
+            rel = *resolved;
         out.push_back(rel);
+        // Upstream's do_stat still follows an absolute link of a module that is not chrooted.
+        std::string seen = rel;
+        if (const auto followed = resolve_module_symlinks(as_given, mdir, true, lstat_fn, readlink_fn))
+            seen = *followed;
         struct stat st{};
-        if (stat_following(rel, st) != 0)
+        if (stat_following(seen, st) != 0)
             s_.report.emit(LogCode::Warning, std::string(alt_dest_name(opt_.alt_dest_type)) +
                                                  " arg does not exist: " + shown + "\n");
         else if (!S_ISDIR(st.st_mode))
