@@ -134,9 +134,10 @@ void fill_random(std::string& name, std::size_t at)
 // Opens an existing regular file or directory (as lstat'ed into `kind`) without following a
 // symlink and without blocking on a FIFO; the type is re-checked on the fd so that an entry
 // swapped after the lstat is refused.
-int open_leaf_nofollow(int parent, const std::string& leaf, mode_t kind, Errno& err)
+int open_leaf_nofollow(int parent, const std::string& leaf, mode_t kind, Errno& err, int extra_flags = 0)
 {
-    const int flags = O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC | (S_ISDIR(kind) ? O_DIRECTORY : 0);
+    const int flags = O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC | (S_ISDIR(kind) ? O_DIRECTORY : 0) |
+                      extra_flags;
     UniqueFd fd(::openat(parent, leaf.c_str(), flags));
     if (!fd) {
         err = errno;
@@ -330,8 +331,8 @@ UniqueFd ModuleWriter::open_read(std::string_view rel, Errno& err) const
         err = S_ISDIR(st.st_mode) ? EISDIR : EINVAL;
         return {};
     }
-    UniqueFd fd(open_leaf_nofollow(parent.get(), leaf, S_IFREG, err));
-    if (fd && ::fcntl(fd.get(), F_SETFL, O_RDONLY) != 0) {
+    UniqueFd fd(open_leaf_nofollow(parent.get(), leaf, S_IFREG, err, open_noatime_ ? O_NOATIME : 0));
+    if (fd && ::fcntl(fd.get(), F_SETFL, open_noatime_ ? O_NOATIME : 0) != 0) {
         err = errno;
         return {};
     }

@@ -41,6 +41,10 @@ public:
     /// @param root_fd the module root directory (not owned; must outlive the writer).
     explicit ModuleWriter(int root_fd);
 
+    /// @brief --open-noatime (or the module's "open noatime"): open_read adds O_NOATIME,
+    ///        as upstream's syscall.c opens do for basis files.
+    void set_open_noatime(bool on) noexcept { open_noatime_ = on; }
+
     /// Directory handle of a module-relative directory ("", "." or "/" = the root). No symlink
     /// anywhere on the path is followed; ".." fails with ELOOP. The handle is O_RDONLY|O_DIRECTORY
     /// (listable, fchmod-able), or O_PATH|O_DIRECTORY when the directory is not readable to us.
@@ -201,6 +205,7 @@ private:
                                         const KeepFn& keep) const;
 
     int root_;
+    bool open_noatime_ = false;
 };
 
 } // namespace ocr::transfer

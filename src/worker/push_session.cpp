@@ -331,6 +331,9 @@ int run_push(const PushContext& ctx, daemon::ServerOptions& options, UniqueFd cl
     transfer::ModuleFs fs(UniqueFd(::fcntl(ctx.confined.root.get(), F_DUPFD_CLOEXEC, 0)));
     ctx.filter_files.confined(fs);
     transfer::ModuleWriter writer(ctx.confined.root.get());
+    // Upstream: the module's "open noatime" overrides the client's --open-noatime, and the
+    // receiving side's opens of basis files (syscall.c:do_open_nofollow) carry O_NOATIME.
+    writer.set_open_noatime(options.open_noatime != 0);
 
     const transfer::FilterOptions fo =
         session_filter_options(options, transfer::FilterSide::Receiver, "receiver", protocol, ctx.confined.chrooted);

@@ -61,7 +61,9 @@ def snapshot(root: str) -> list[tuple]:
 
 
 def drop_byte_totals(text: str) -> str:
-    return re.sub(r"^(Total bytes (sent|received):|sent [\d,]+ bytes|total size is [\d,]+  speedup).*$", "", text, flags=re.MULTILINE)
+    # Also the client's own timings of its file list, which vary with the machine's load.
+    return re.sub(r"^(Total bytes (sent|received):|sent [\d,]+ bytes|total size is [\d,]+  speedup"
+                  r"|File list (generation|transfer) time:).*$", "", text, flags=re.MULTILINE)
 
 
 CONFIG = """

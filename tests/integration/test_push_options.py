@@ -439,6 +439,20 @@ class PushOptionsTest(unittest.TestCase):
                     label = "EXPECTATION ERROR: upstream" if root == self.pair.upstream_root else "target"
                     self.assertEqual(st_new.st_ino, st_prev.st_ino, f"{label}: new/a.txt is not linked")
 
+    def test_open_noatime_keeps_basis_atime(self):
+        # Verifies that --open-noatime reads a basis file (here a --compare-dest partial
+        # match) without touching its access time, as upstream's O_NOATIME opens do, and
+        # that without it the read does update it (relatime: the atime is not newer than
+        # the mtime), so the check can tell.
+        old = FIXED_NS - 10**12
+        for opts, kept in ((["--open-noatime"], True), ([], False)):
+            with self.subTest(opts=opts):
+                self.alt_dest_push(["-ai", "--compare-dest=../prev"] + opts)
+                for root in (self.pair.upstream_root, self.pair.target_root):
+                    atime = os.stat(os.path.join(root, "prev/d1/f1")).st_atime_ns
+                    label = "EXPECTATION ERROR: upstream" if root == self.pair.upstream_root else "target"
+                    self.assertEqual(atime == old, kept, f"{label}: basis atime {atime} with {opts}")
+
     def test_link_dest_double_itemize(self):
         # Verifies -ii output of a --link-dest push (the "hf" lines of linked files).
         self.alt_dest_push(["-aii", "--link-dest=../prev"])
