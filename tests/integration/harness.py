@@ -1329,5 +1329,9 @@ def daemon_pids_serving(daemon: Daemon, client_pid: int) -> list[int]:
             wanted |= server_socket_inodes(daemon.port, port)
     if not wanted:
         return []
-    return [p for p in daemon.processes()
-            if p != daemon.pid and wanted & _socket_inodes_of([p])]
+    # Not only the daemon's descendants: a session child whose parent was just killed (as
+    # the kill tests do) is re-parented to init and still holds the connection. Only the
+    # daemon's processes can hold its end of the connection, so any holder is one.
+    candidates = set(daemon.processes()) | {int(n) for n in os.listdir("/proc") if n.isdigit()}
+    candidates.discard(daemon.pid)
+    return sorted(p for p in candidates if wanted & _socket_inodes_of([p]))
