@@ -1140,32 +1140,11 @@ void Generator::gen_symlink(const protocol::FileEntry& e, const std::string& rel
         shown_st = alt.shown;
     }
     if (!o.dry_run) {
-        const bool atomic = statret == 0 && !S_ISDIR(st.st_mode) && s_.temp_dir.empty();
-        // -b keeps what is replaced (upstream atomic_create): linked when atomic, else moved.
-        const int backed = statret == 0 && s_.deletion ? s_.deletion->backup_in_way(rel, st, atomic) : 0;
-        if (backed < 0)
+        auto make = [&](const std::string& name) {
+            return o.am_root < 0 ? s_.writer.fake_symlink(target, name) : s_.writer.symlink(target, name);
+        };
+        if (!atomic_create(e, rel, statret, &st, make, "symlink " + s_.full_fname(e.name) + " -> \"" + target + "\" failed"))
             return;
-        if (statret == 0 && !atomic && backed == 0 && !delete_item(rel, st, e.mode))
-            return;
-        std::string create = rel;
-        if (atomic) {
-            const auto slash = rel.rfind('/');
-            create = (slash == std::string::npos ? std::string() : rel.substr(0, slash + 1)) + "." +
-                     (slash == std::string::npos ? rel : rel.substr(slash + 1)) + "." + random_suffix();
-        }
-        const Errno made = o.am_root < 0 ? s_.writer.fake_symlink(target, create) : s_.writer.symlink(target, create);
-        if (made != 0) {
-            report_.syserr(LogCode::ErrorXfer, made,
-                           "symlink " + s_.full_fname(e.name) + " -> \"" + target + "\" failed");
-            return;
-        }
-        if (atomic) {
-            if (const Errno err = s_.writer.rename(create, rel); err != 0) {
-                report_.syserr(LogCode::ErrorXfer, err, "rename failed for " + s_.full_fname(e.name));
-                (void)s_.writer.unlink(create);
-                return;
-            }
-        }
     }
     (void)set_attrs(e, rel, mode, nullptr, 0);
     if (reporting)
@@ -1441,6 +1420,39 @@ bool Generator::hard_link_check(const protocol::FileEntry& e, std::int32_t ndx, 
     return true;
 }
 
+bool Generator::atomic_create(const protocol::FileEntry& e, const std::string& rel, int statret, const struct stat* st,
+                              const std::function<Errno(const std::string&)>& make, const std::string& failed_text)
+{
+    // Upstream generator.c:atomic_create: a new name beside the old entry, then a rename
+    // over it, unless a directory is in the way or a temp dir is in use; -b keeps what is
+    // replaced (linked when atomic, else moved), otherwise a non-atomic create deletes it.
+    const bool in_way = statret == 0 && st;
+    const bool atomic = in_way && !S_ISDIR(st->st_mode) && s_.temp_dir.empty();
+    const int backed = in_way && s_.deletion ? s_.deletion->backup_in_way(rel, *st, atomic) : 0;
+    if (backed < 0)
+        return false;
+    if (in_way && !atomic && backed == 0 && !delete_item(rel, *st, e.mode))
+        return false;
+    std::string name = rel;
+    if (atomic) {
+        const auto slash = rel.rfind('/');
+        name = (slash == std::string::npos ? std::string() : rel.substr(0, slash + 1)) + "." +
+               (slash == std::string::npos ? rel : rel.substr(slash + 1)) + "." + random_suffix();
+    }
+    if (const Errno err = make(name); err != 0) {
+        report_.syserr(LogCode::ErrorXfer, err, failed_text);
+        return false;
+    }
+    if (atomic) {
+        if (const Errno err = s_.writer.rename(name, rel); err != 0) {
+            report_.syserr(LogCode::ErrorXfer, err, "rename failed for " + s_.full_fname(e.name));
+            (void)s_.writer.unlink(name);
+            return false;
+        }
+    }
+    return true;
+}
+
 bool Generator::maybe_hard_link(const protocol::FileEntry& e, std::int32_t ndx, const std::string& rel, int statret,
                                 const struct stat* st, const std::string& leader_rel, const struct stat& leader_st,
                                 const std::string& leader_name)
@@ -1455,34 +1467,9 @@ bool Generator::maybe_hard_link(const protocol::FileEntry& e, std::int32_t ndx, 
         return true;
     }
     if (!o.dry_run) {
-        // Upstream generator.c:atomic_create: a new name beside the old entry, then a rename
-        // over it, unless a directory is in the way or a temp dir is in use; -b keeps what
-        // is replaced (linked when atomic, else moved).
-        const bool in_way = statret == 0 && st;
-        const bool replace = in_way && !S_ISDIR(st->st_mode) && s_.temp_dir.empty();
-        const int backed = in_way && s_.deletion ? s_.deletion->backup_in_way(rel, *st, replace) : 0;
-        if (backed < 0)
+        auto make = [&](const std::string& name) { return s_.writer.link(leader_rel, name); };
+        if (!atomic_create(e, rel, statret, st, make, "link " + s_.full_fname(e.name) + " => " + leader_name + " failed"))
             return false;
-        if (in_way && !replace && backed == 0 && !delete_item(rel, *st, e.mode))
-            return false;
-        std::string create = rel;
-        if (replace) {
-            const auto slash = rel.rfind('/');
-            create = (slash == std::string::npos ? std::string() : rel.substr(0, slash + 1)) + "." +
-                     (slash == std::string::npos ? rel : rel.substr(slash + 1)) + "." + random_suffix();
-        }
-        if (const Errno err = s_.writer.link(leader_rel, create); err != 0) {
-            report_.syserr(LogCode::ErrorXfer, err,
-                           "link " + s_.full_fname(e.name) + " => " + leader_name + " failed");
-            return false;
-        }
-        if (replace) {
-            if (const Errno err = s_.writer.rename(create, rel); err != 0) {
-                report_.syserr(LogCode::ErrorXfer, err, "rename failed for " + s_.full_fname(e.name));
-                (void)s_.writer.unlink(create);
-                return false;
-            }
-        }
     }
     // Upstream hlink.c:hard_link_one marks a member it linked done (a dry run included), so
     // that a later member of the group links to the leader instead of standing alone.

@@ -15,6 +15,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -97,6 +98,11 @@ private:
     AttrOutcome set_attrs(const protocol::FileEntry& e, const std::string& rel, std::uint32_t mode,
                           const struct stat* st, int flags, bool dir_created = false);
     bool delete_item(const std::string& rel, const struct stat& st, std::uint32_t new_mode);
+    /// upstream generator.c:atomic_create for a symlink or hard link: @p make creates the
+    /// entry under the name it is given; false when something failed (and was reported,
+    /// @p failed_text for @p make's errno).
+    bool atomic_create(const protocol::FileEntry& e, const std::string& rel, int statret, const struct stat* st,
+                       const std::function<Errno(const std::string&)>& make, const std::string& failed_text);
     /// upstream delete_during == 2: directory touch-ups wait for the delayed deletions.
     [[nodiscard]] bool delay_deleting() const noexcept;
 
