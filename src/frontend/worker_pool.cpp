@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <csignal>
 #include <cstring>
 
 namespace ocr::frontend {
@@ -164,7 +165,12 @@ void WorkerPool::worker_exited(pid_t pid, int status)
 {
     if (WIFSIGNALED(status)) {
         ++crashed_;
-        spdlog::warn("worker {} was killed by signal {}", pid, WTERMSIG(status));
+        if (WTERMSIG(status) == SIGSYS)
+            spdlog::error("worker {} made a system call its filter does not allow and was killed; "
+                          "the kernel's audit log (type 1326, SECCOMP) names the call",
+                          pid);
+        else
+            spdlog::warn("worker {} was killed by signal {}", pid, WTERMSIG(status));
     } else if (WIFEXITED(status) && WEXITSTATUS(status) != 0) {
         spdlog::debug("worker {} exited with status {}", pid, WEXITSTATUS(status));
     }

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // Putting a worker into its module: daemon ids, chroot/chdir, module uid/gid, no new
-// privileges. (Seccomp and Landlock come with the hardening work.)
+// privileges. (The system call filter that follows is worker/syscall_filter; Landlock comes
+// with the hardening work.)
 #pragma once
 
 #include "common/unique_fd.hpp"

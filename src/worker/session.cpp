@@ -18,6 +18,7 @@
 #include "worker/filter_files.hpp"
 #include "worker/pull_session.hpp"
 #include "worker/push_session.hpp"
+#include "worker/syscall_filter.hpp"
 #include "transfer/filter_daemon.hpp"
 #include "transfer/filter_error.hpp"
 #include "transfer/filter_set.hpp"
@@ -206,6 +207,14 @@ int run_session(const daemon::Config& config, const daemon::SessionDefaults& def
             spdlog::warn("worker: {} is not available; sessions that negotiate it will fail", protocol::digest_name(a));
 
     auto confined = confine_to_module(config.globals(), *m, lookup);
+    if (std::holds_alternative<ConfinedModule>(confined)) {
+        // From here on the worker reads the client's options and runs the transfer:
+        // only what that needs is left to it.
+        if (auto why = install_syscall_filter()) {
+            spdlog::error("{}", *why);
+            return protocol::to_int(protocol::ExitCode::StartClient);
+        }
+    }
     const bool chrooted = std::holds_alternative<ConfinedModule>(confined) && std::get<ConfinedModule>(confined).chrooted;
     daemon::ServerParseContext ctx = daemon::module_parse_context(*m, path, chrooted, daemon_is_root, s.protocol);
     std::optional<std::string> files_from_content;
