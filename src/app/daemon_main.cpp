@@ -26,6 +26,7 @@
 
 #include <fcntl.h>
 #include <netdb.h>
+#include <signal.h>
 #include <spdlog/spdlog.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -248,7 +249,14 @@ int run_daemon(const CommandLine& cl)
         return kExitSocketIo;
     }
 
-    // 4. Detach and pid file.
+    // 4. Detach and pid file. From the pid file on, a SIGTERM (a stop right after the
+    // start) must find the front-end's handler, which exits cleanly and removes the file:
+    // hold the signals until that handler exists.
+    sigset_t held;
+    sigemptyset(&held);
+    for (const int sig : {SIGHUP, SIGINT, SIGTERM})
+        sigaddset(&held, sig);
+    ::sigprocmask(SIG_BLOCK, &held, nullptr);
     if (cl.detach)
         become_daemon();
     UniqueFd pid_fd;
@@ -368,6 +376,7 @@ int run_daemon(const CommandLine& cl)
         so.tls_material = std::move(tls_material);
         spdlog::debug("descriptor limit {}", fd_limit);
         frontend::Server server(std::move(listeners), config, std::move(frontend_end), so);
+        ::sigprocmask(SIG_UNBLOCK, &held, nullptr); // what arrived meanwhile reaches the server now
         server.run();
     } catch (const std::exception& e) {
         spdlog::critical("{}", e.what());
