@@ -9,6 +9,8 @@
 #include "frontend/tls_relay.hpp"
 #include "frontend/tls_session_info.hpp"
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <openssl/err.h>
 
 #include <spdlog/spdlog.h>
@@ -275,6 +277,11 @@ asio::awaitable<void> Server::serve(tcp::socket socket, std::uint64_t id, bool t
     {
         int one = 1;
         ::setsockopt(socket.native_handle(), SOL_SOCKET, SO_KEEPALIVE, &one, sizeof one);
+        // The relay hands TCP whole batches of records, so Nagle could only hold back the
+        // tail of one until the client ACKs; stunnel turns it off for the same reason.
+        // Set first: "socket options" may say otherwise.
+        if (tls)
+            ::setsockopt(socket.native_handle(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
         const std::string& opts = options_.socket_options_override.empty()
                                       ? config->globals().socket_options
                                       : options_.socket_options_override;
