@@ -2,6 +2,7 @@
 // Tests of the push's backups on real temp directories, with symlinks planted to lure them out.
 #include "transfer/backup.hpp"
 
+#include "support/temp_dir.hpp"
 #include <gtest/gtest.h>
 
 #include <fcntl.h>
@@ -31,9 +32,7 @@ class BackupTest : public ::testing::Test {
 protected:
     void SetUp() override
     {
-        char tmpl[] = "/tmp/ocr-backup-XXXXXX";
-        ASSERT_NE(::mkdtemp(tmpl), nullptr);
-        base_ = tmpl;
+        base_ = tmp_.path();
         root_ = base_ + "/root";
         outside_ = base_ + "/outside";
         fs::create_directories(root_ + "/dest/sub");
@@ -51,8 +50,6 @@ protected:
     {
         if (root_fd_ >= 0)
             ::close(root_fd_);
-        std::error_code ec;
-        fs::remove_all(base_, ec);
     }
 
     std::string d(const std::string& rel) const { return root_ + "/dest/" + rel; }
@@ -84,6 +81,7 @@ protected:
         EXPECT_EQ(std::distance(fs::directory_iterator(outside_), fs::directory_iterator{}), 1);
     }
 
+    test::TempDir tmp_{"ocr-backup"};
     std::string base_, root_, outside_;
     int root_fd_ = -1;
     std::unique_ptr<ModuleWriter> writer_;

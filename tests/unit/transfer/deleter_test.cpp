@@ -2,6 +2,7 @@
 // Tests of the push's deletion on real temp directories, with symlinks planted to lure it out.
 #include "transfer/deleter.hpp"
 
+#include "support/temp_dir.hpp"
 #include <gtest/gtest.h>
 
 #include <fcntl.h>
@@ -32,9 +33,7 @@ class DeleterTest : public ::testing::Test {
 protected:
     void SetUp() override
     {
-        char tmpl[] = "/tmp/ocr-deleter-XXXXXX";
-        ASSERT_NE(::mkdtemp(tmpl), nullptr);
-        base_ = tmpl;
+        base_ = tmp_.path();
         root_ = base_ + "/root";
         outside_ = base_ + "/outside";
         fs::create_directories(root_ + "/dest");
@@ -50,9 +49,6 @@ protected:
     {
         if (root_fd_ >= 0)
             ::close(root_fd_);
-        fs::permissions(base_, fs::perms::all, fs::perm_options::add);
-        std::error_code ec;
-        fs::remove_all(base_, ec);
     }
 
     static void write(const std::string& path, const std::string& text) { std::ofstream(path) << text; }
@@ -91,6 +87,7 @@ protected:
         EXPECT_EQ(text, "secret");
     }
 
+    test::TempDir tmp_{"ocr-deleter"};
     std::string base_, root_, outside_;
     int root_fd_ = -1;
     std::unique_ptr<ModuleWriter> writer_;

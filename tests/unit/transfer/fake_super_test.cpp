@@ -7,6 +7,7 @@
 #include "transfer/push_attrs.hpp"
 #include "transfer/stat_xattr.hpp"
 
+#include "support/temp_dir.hpp"
 #include <gtest/gtest.h>
 
 #include <fcntl.h>
@@ -30,9 +31,7 @@ class FakeSuperTest : public ::testing::Test {
 protected:
     void SetUp() override
     {
-        char tmpl[] = "/tmp/ocr-fakesuper-XXXXXX";
-        ASSERT_NE(::mkdtemp(tmpl), nullptr);
-        base_ = tmpl;
+        base_ = tmp_.path();
         root_ = base_ + "/root";
         ASSERT_EQ(::mkdir(root_.c_str(), 0755), 0);
         ASSERT_EQ(::mkdir((base_ + "/outside").c_str(), 0755), 0);
@@ -54,8 +53,6 @@ protected:
     {
         w_.reset();
         root_fd_.reset();
-        std::error_code ec;
-        std::filesystem::remove_all(base_, ec);
     }
 
     std::string p(const std::string& rel) const { return root_ + "/" + rel; }
@@ -88,6 +85,7 @@ protected:
                               });
     }
 
+    test::TempDir tmp_{"ocr-fakesuper"};
     std::string base_;
     std::string root_;
     UniqueFd root_fd_;

@@ -2,6 +2,7 @@
 // Tests of ModuleWriter: every change stays beneath the module root, whatever symlinks say.
 #include "transfer/module_writer.hpp"
 
+#include "support/temp_dir.hpp"
 #include <gtest/gtest.h>
 
 #include <fcntl.h>
@@ -59,9 +60,7 @@ class ModuleWriterTest : public ::testing::Test {
 protected:
     void SetUp() override
     {
-        char tmpl[] = "/tmp/ocr-modwr-XXXXXX";
-        ASSERT_NE(::mkdtemp(tmpl), nullptr);
-        base_ = tmpl;
+        base_ = tmp_.path();
         root_ = base_ + "/root";
         outside_ = base_ + "/outside";
         ASSERT_EQ(::mkdir(root_.c_str(), 0755), 0);
@@ -85,8 +84,6 @@ protected:
     {
         w_.reset();
         root_fd_.reset();
-        std::error_code ec;
-        fs::remove_all(base_, ec);
     }
 
     Snapshot snapshot() const
@@ -123,6 +120,7 @@ protected:
         return ::lstat(p(rel).c_str(), &st) == 0;
     }
 
+    test::TempDir tmp_{"ocr-modwr"};
     std::string base_;
     std::string root_;
     std::string outside_;

@@ -5,6 +5,7 @@
 
 #include "protocol/exit_code.hpp"
 
+#include "support/temp_dir.hpp"
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
@@ -56,16 +57,13 @@ class FakeSuperModule : public ::testing::Test {
 protected:
     void SetUp() override
     {
-        char tmpl[] = "/tmp/ocr_pull_fake_super_XXXXXX";
-        ASSERT_NE(::mkdtemp(tmpl), nullptr);
-        root_ = tmpl;
+        root_ = tmp_.path();
         std::ofstream(root_ + "/f") << "hello\n";
         ::chmod((root_ + "/f").c_str(), 0644);
         static constexpr char kRecord[] = "100600 0,0 1234:4321";
         ASSERT_EQ(::setxattr((root_ + "/f").c_str(), "user.rsync.%stat", kRecord, sizeof kRecord - 1, 0), 0)
             << "user xattrs are needed on /tmp";
     }
-    void TearDown() override { std::filesystem::remove_all(root_); }
 
     // The sender's view of "f" after configure_sender_fs with @p am_root.
     struct stat sender_stat(int am_root) const
@@ -80,6 +78,7 @@ protected:
         return st;
     }
 
+    test::TempDir tmp_{"ocr-pull-fake-super"};
     std::string root_;
 };
 
