@@ -90,11 +90,14 @@ void apply_module_overrides(ServerOptions& o, const ModuleOverrides& m)
         o.am_root = 2; // a client's --fake-super acts as --super
     }
     limit_output_verbosity(o, m.max_verbosity);
-    const bool numeric = m.use_chroot ? (m.numeric_ids != 0 && !m.name_converter)
-                                      : m.numeric_ids == 1;
-    if (!o.numeric_ids && numeric)
+    if (!o.numeric_ids && module_ids_numeric(m.use_chroot, m.numeric_ids, m.name_converter))
         o.numeric_ids = -1; // numeric without telling the client
     o.io_timeout = effective_timeout(o.io_timeout, m.timeout);
+}
+
+bool module_ids_numeric(bool chrooted, int numeric_ids, bool name_converter) noexcept
+{
+    return chrooted ? (numeric_ids != 0 && !name_converter) : numeric_ids == 1;
 }
 
 int effective_timeout(int client_timeout, int module_timeout) noexcept

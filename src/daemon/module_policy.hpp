@@ -66,6 +66,12 @@ struct ModuleOverrides {
 ///        the module timeout. Call it only for a successful parse.
 void apply_module_overrides(ServerOptions& o, const ModuleOverrides& m);
 
+/// @brief Whether a module's ids stay numeric whatever the client asks: "numeric ids",
+///        which defaults to yes in a chroot (unless a name converter is set) and to no
+///        outside one (upstream clientserver.c:rsync_module).
+/// @param numeric_ids -1 unset, 0 false, 1 true.
+[[nodiscard]] bool module_ids_numeric(bool chrooted, int numeric_ids, bool name_converter) noexcept;
+
 /// @brief Upstream's timeout rule: the module's timeout wins when it is set and the client
 ///        asked for none or for a longer one.
 [[nodiscard]] int effective_timeout(int client_timeout, int module_timeout) noexcept;

@@ -8,6 +8,7 @@
 #include "daemon/auth_group_lookup.hpp"
 #include "daemon/auth_rules.hpp"
 #include "daemon/daemon_args.hpp"
+#include "daemon/module_policy.hpp"
 #include "daemon/session_setup.hpp"
 #include "daemon/var_expand.hpp"
 #include "protocol/digest.hpp"
@@ -207,10 +208,14 @@ int run_session(const daemon::Config& config, const daemon::SessionDefaults& def
             spdlog::warn("worker: {} is not available; sessions that negotiate it will fail", protocol::digest_name(a));
 
     auto confined = confine_to_module(config.globals(), *m, lookup);
-    if (std::holds_alternative<ConfinedModule>(confined)) {
+    if (const auto* c = std::get_if<ConfinedModule>(&confined)) {
         // From here on the worker reads the client's options and runs the transfer:
         // only what that needs is left to it.
-        if (auto why = install_syscall_filter()) {
+        SyscallFilterOptions filter;
+        filter.name_service_sockets = !daemon::module_ids_numeric(
+            c->chrooted, m->numeric_ids == daemon::Bool3::Unset ? -1 : m->numeric_ids == daemon::Bool3::True,
+            !m->name_converter.empty());
+        if (auto why = install_syscall_filter(filter)) {
             spdlog::error("{}", *why);
             return protocol::to_int(protocol::ExitCode::StartClient);
         }

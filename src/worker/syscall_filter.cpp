@@ -102,7 +102,7 @@ private:
     const char* failed_ = "";
 };
 
-void add_conditional_rules(Rules& rules)
+void add_conditional_rules(Rules& rules, const SyscallFilterOptions& options)
 {
     const auto self = static_cast<scmp_datum_t>(::getpid());
 #ifdef OCR_SANITIZER_BUILD
@@ -130,14 +130,22 @@ void add_conditional_rules(Rules& rules)
     rules.add(SCMP_ACT_ERRNO(EACCES), "mprotect", {SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, PROT_EXEC)});
     // isatty() asks the terminal layer; no descriptor a worker holds is a terminal.
     rules.add(SCMP_ACT_ERRNO(ENOTTY), "ioctl");
-    // New sockets: syslog() reconnecting, NSS asking nscd or systemd-userdb. Each copes
-    // with a refusal, and a worker has no business opening connections.
-    rules.add(SCMP_ACT_ERRNO(EACCES), "socket");
+    // New sockets: syslog() reconnecting, the name service asking its daemon. Each copes
+    // with a refusal, and a worker has no business on the network. connect() on the
+    // sockets a worker already holds fails (they are connected), so allowing it for the
+    // name service's local socket opens nothing else.
+    if (options.name_service_sockets) {
+        rules.add(SCMP_ACT_ALLOW, "socket", {SCMP_A0(SCMP_CMP_EQ, AF_UNIX)});
+        rules.add(SCMP_ACT_ERRNO(EACCES), "socket", {SCMP_A0(SCMP_CMP_NE, AF_UNIX)});
+        rules.add(SCMP_ACT_ALLOW, "connect");
+    } else {
+        rules.add(SCMP_ACT_ERRNO(EACCES), "socket");
+    }
 }
 
 } // namespace
 
-std::optional<std::string> install_syscall_filter()
+std::optional<std::string> install_syscall_filter(const SyscallFilterOptions& options)
 {
     Filter filter(seccomp_init(SCMP_ACT_KILL_PROCESS));
     if (!filter)
@@ -147,7 +155,7 @@ std::optional<std::string> install_syscall_filter()
     Rules rules(filter.get());
     for (const char* name : kAllowed)
         rules.add(SCMP_ACT_ALLOW, name);
-    add_conditional_rules(rules);
+    add_conditional_rules(rules, options);
     if (auto why = rules.error())
         return why;
     if (const int rc = seccomp_load(filter.get()); rc != 0)

@@ -116,6 +116,20 @@ TEST(ModulePolicy, Overrides)
     EXPECT_EQ(n.numeric_ids, 0);
 }
 
+// Verifies every combination of "numeric ids" with and without a chroot (upstream
+// clientserver.c:rsync_module), which also decides whether a worker's filter lets the
+// name service's local sockets in.
+TEST(ModulePolicy, ModuleIdsNumeric)
+{
+    EXPECT_TRUE(module_ids_numeric(true, -1, false));
+    EXPECT_TRUE(module_ids_numeric(true, 1, false));
+    EXPECT_FALSE(module_ids_numeric(true, 0, false));
+    EXPECT_FALSE(module_ids_numeric(true, -1, true));
+    EXPECT_FALSE(module_ids_numeric(false, -1, false));
+    EXPECT_FALSE(module_ids_numeric(false, 0, false));
+    EXPECT_TRUE(module_ids_numeric(false, 1, false));
+}
+
 // Verifies that compat flags equal what the real 3.5.0 daemon sent for the same arguments.
 TEST(ModulePolicy, CompatFlagsMatchUpstream)
 {

@@ -3,10 +3,12 @@
 // does still works, what an intruder would try next does not.
 #include "worker/syscall_filter.hpp"
 
+#include "support/temp_dir.hpp"
 #include <gtest/gtest.h>
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <sys/xattr.h>
@@ -14,6 +16,7 @@
 
 #include <cerrno>
 #include <csignal>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -45,11 +48,11 @@ int wait_bounded(pid_t pid)
 
 // Runs @p body in a child that has loaded the filter; returns its wait status. Exit codes
 // below 100 are the body's own; 100 means the filter did not load.
-int run_filtered(const std::function<int()>& body)
+int run_filtered(const std::function<int()>& body, const SyscallFilterOptions& options = {})
 {
     const pid_t pid = ::fork();
     if (pid == 0) {
-        if (install_syscall_filter())
+        if (install_syscall_filter(options))
             ::_exit(100);
         // _exit, not exit: no atexit work (LeakSanitizer's) runs under the filter here.
         ::_exit(body());
@@ -69,19 +72,8 @@ bool killed_by_filter(int status)
 
 class SyscallFilter : public ::testing::Test {
 protected:
-    void SetUp() override
-    {
-        char tmpl[] = "/tmp/ocr-seccomp-XXXXXX";
-        ASSERT_NE(::mkdtemp(tmpl), nullptr);
-        dir_ = tmpl;
-    }
-    void TearDown() override
-    {
-        std::error_code ignored;
-        std::filesystem::remove_all(dir_, ignored);
-    }
-
-    std::string dir_;
+    test::TempDir tmp_{"ocr-seccomp"};
+    const std::string dir_ = tmp_.path();
 };
 
 TEST_F(SyscallFilter, StatusShowsFilterMode)
@@ -146,13 +138,61 @@ TEST_F(SyscallFilter, ThreadsStillStart)
     EXPECT_TRUE(exited_with(status, 0)) << status;
 }
 
+// A listening local socket in the test's directory, standing in for nscd or sssd.
+int listen_local(const std::string& path)
+{
+    const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    std::snprintf(addr.sun_path, sizeof addr.sun_path, "%s", path.c_str());
+    if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 || ::listen(fd, 1) != 0)
+        return -1;
+    return fd;
+}
+
+// 0 when a local socket could be opened and connected to @p path, 1 when socket() said
+// EACCES, 2 otherwise.
+int connect_local(const std::string& path)
+{
+    const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return errno == EACCES ? 1 : 2;
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    std::snprintf(addr.sun_path, sizeof addr.sun_path, "%s", path.c_str());
+    return ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 ? 0 : 2;
+}
+
 TEST_F(SyscallFilter, NewSocketsAreRefused)
 {
-    const int status = run_filtered([] {
+    const std::string path = dir_ + "/ns.sock";
+    const int listener = listen_local(path);
+    ASSERT_GE(listener, 0);
+    const int status = run_filtered([&path] {
         const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-        return fd < 0 && errno == EACCES ? 0 : 1;
+        if (fd >= 0 || errno != EACCES)
+            return 1;
+        return connect_local(path) == 1 ? 0 : 2;
     });
     EXPECT_TRUE(exited_with(status, 0)) << status;
+    ::close(listener);
+}
+
+TEST_F(SyscallFilter, NameServiceGetsLocalSocketsOnly)
+{
+    const std::string path = dir_ + "/ns.sock";
+    const int listener = listen_local(path);
+    ASSERT_GE(listener, 0);
+    SyscallFilterOptions options;
+    options.name_service_sockets = true;
+    const int status = run_filtered([&path] {
+        if (connect_local(path) != 0)
+            return 1;
+        const int fd = ::socket(AF_INET6, SOCK_STREAM, 0);
+        return fd < 0 && errno == EACCES ? 0 : 2;
+    }, options);
+    EXPECT_TRUE(exited_with(status, 0)) << status;
+    ::close(listener);
 }
 
 TEST_F(SyscallFilter, ExecutableMemoryIsRefused)
