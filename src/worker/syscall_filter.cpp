@@ -25,7 +25,7 @@ namespace {
 // legacy open/stat family on arm64, for one) are skipped when the filter is built.
 constexpr const char* kAllowed[] = {
     // Memory: malloc, thread stacks, file windows.
-    "brk", "mmap", "munmap", "mremap", "madvise",
+    "brk", "munmap", "mremap", "madvise",
     // Threads (a push runs its receiver in a second thread) and their synchronisation.
     "futex", "set_robust_list", "get_robust_list", "rseq", "set_tid_address", "sched_yield",
     "sched_getaffinity", "membarrier", "exit", "exit_group", "restart_syscall",
@@ -128,6 +128,12 @@ void add_conditional_rules(Rules& rules, const SyscallFilterOptions& options)
     // with a "no".
     rules.add(SCMP_ACT_ALLOW, "mprotect", {SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0)});
     rules.add(SCMP_ACT_ERRNO(EACCES), "mprotect", {SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, PROT_EXEC)});
+    // mmap() may map executable code (the loader bringing in an NSS module) but never
+    // memory that is writable and executable at once: that would undo the rule above.
+    constexpr scmp_datum_t kWriteExec = PROT_WRITE | PROT_EXEC;
+    rules.add(SCMP_ACT_ALLOW, "mmap", {SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0)});
+    rules.add(SCMP_ACT_ALLOW, "mmap", {SCMP_A2(SCMP_CMP_MASKED_EQ, kWriteExec, PROT_EXEC)});
+    rules.add(SCMP_ACT_ERRNO(EACCES), "mmap", {SCMP_A2(SCMP_CMP_MASKED_EQ, kWriteExec, kWriteExec)});
     // isatty() asks the terminal layer; no descriptor a worker holds is a terminal.
     rules.add(SCMP_ACT_ERRNO(ENOTTY), "ioctl");
     // New sockets: syslog() reconnecting, the name service asking its daemon. Each copes

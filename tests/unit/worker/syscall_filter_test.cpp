@@ -195,6 +195,19 @@ TEST_F(SyscallFilter, NameServiceGetsLocalSocketsOnly)
     ::close(listener);
 }
 
+TEST_F(SyscallFilter, WritableExecutableMappingsAreRefused)
+{
+    const int status = run_filtered([] {
+        void* rwx = ::mmap(nullptr, 4096, PROT_READ | PROT_WRITE | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (rwx != MAP_FAILED || errno != EACCES)
+            return 1;
+        // Code the loader maps (read and execute, not writable) is still fine.
+        void* rx = ::mmap(nullptr, 4096, PROT_READ | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        return rx != MAP_FAILED ? 0 : 2;
+    });
+    EXPECT_TRUE(exited_with(status, 0)) << status;
+}
+
 TEST_F(SyscallFilter, ExecutableMemoryIsRefused)
 {
     const int status = run_filtered([] {
