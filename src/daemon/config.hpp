@@ -20,6 +20,9 @@ namespace ocr::daemon {
 /// @brief A BOOL3 parameter: yes, no, or "unset" (the daemon picks per module).
 enum class Bool3 : signed char { Unset = -1, False = 0, True = 1 };
 
+/// @brief The -1 / 0 / 1 spelling of a Bool3 that option handling uses.
+[[nodiscard]] constexpr int tristate(Bool3 b) noexcept { return static_cast<int>(b); }
+
 /// @brief "tls verify client".
 enum class TlsVerifyClient { No, Optional, Require };
 

@@ -208,19 +208,19 @@ int run_session(const daemon::Config& config, const daemon::SessionDefaults& def
             spdlog::warn("worker: {} is not available; sessions that negotiate it will fail", protocol::digest_name(a));
 
     auto confined = confine_to_module(config.globals(), *m, lookup);
-    if (const auto* c = std::get_if<ConfinedModule>(&confined)) {
+    const auto* confined_ok = std::get_if<ConfinedModule>(&confined);
+    const bool chrooted = confined_ok != nullptr && confined_ok->chrooted;
+    if (confined_ok != nullptr) {
         // From here on the worker reads the client's options and runs the transfer:
         // only what that needs is left to it.
         SyscallFilterOptions filter;
-        filter.name_service_sockets = !daemon::module_ids_numeric(
-            c->chrooted, m->numeric_ids == daemon::Bool3::Unset ? -1 : m->numeric_ids == daemon::Bool3::True,
-            !m->name_converter.empty());
+        filter.name_service_sockets =
+            !daemon::module_ids_numeric(chrooted, daemon::tristate(m->numeric_ids), !m->name_converter.empty());
         if (auto why = install_syscall_filter(filter)) {
             spdlog::error("{}", *why);
             return protocol::to_int(protocol::ExitCode::StartClient);
         }
     }
-    const bool chrooted = std::holds_alternative<ConfinedModule>(confined) && std::get<ConfinedModule>(confined).chrooted;
     daemon::ServerParseContext ctx = daemon::module_parse_context(*m, path, chrooted, daemon_is_root, s.protocol);
     std::optional<std::string> files_from_content;
     if (auto* c = std::get_if<ConfinedModule>(&confined)) {
@@ -254,13 +254,13 @@ int run_session(const daemon::Config& config, const daemon::SessionDefaults& def
 
     ConfinedModule& module = std::get<ConfinedModule>(confined);
     daemon::ModuleOverrides overrides;
-    overrides.open_noatime = m->open_noatime == daemon::Bool3::Unset ? -1 : m->open_noatime == daemon::Bool3::True;
+    overrides.open_noatime = daemon::tristate(m->open_noatime);
     overrides.munge_symlinks = module.munge_symlinks ? 1 : 0;
     overrides.ignore_errors = m->ignore_errors;
     overrides.fake_super = m->fake_super;
     overrides.max_verbosity = m->max_verbosity;
     overrides.use_chroot = module.chrooted;
-    overrides.numeric_ids = m->numeric_ids == daemon::Bool3::Unset ? -1 : m->numeric_ids == daemon::Bool3::True;
+    overrides.numeric_ids = daemon::tristate(m->numeric_ids);
     overrides.name_converter = !m->name_converter.empty();
     overrides.timeout = m->timeout;
     daemon::apply_module_overrides(options, overrides);
