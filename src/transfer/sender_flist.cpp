@@ -757,7 +757,7 @@ void SenderFileLists::process_argument(std::string fbuf, Flags flags, bool& impl
         cur_pathname_ = intern_pathname(base_dir_);
         s_.filters.set_transfer_root("");
         int err = 0;
-        if (s_.filters.daemon_excludes_path(rel, false))
+        if (s_.filters.daemon_excludes_path(rel, true))
             err = ENOENT;
         else if (!s_.fs.open_dir(rel))
             err = errno;

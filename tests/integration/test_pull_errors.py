@@ -15,6 +15,11 @@ Checked:
   prints "didn't get server startup line" and exits 5, and the daemon log holds
   ``rsync: [Receiver] failed to open exclude file ...`` and the ``error in file IO
   (code 11)`` line, with no "rsync on" line;
+- a pull whose argument lies inside a directory the module's ``exclude`` hides (``exclude =
+  /d/e`` and a pull of ``d/e/secret.key``, ``d/e/``, or ``d/c`` under ``exclude = /d``):
+  upstream (flist.c:change_pathname, path_is_daemon_excluded on the whole directory)
+  refuses the argument's directory itself with ``change_dir "d/e" (in mod) failed: No
+  such file or directory (2)`` and exit 23, and nothing is sent or listed;
 - file names with control characters in the transfer log and in error lines: escaped as
   upstream's log file has them (``\\#ooo``);
 - ``--open-noatime`` (or the module's ``open noatime``) with ``uid = nobody`` over a tree
@@ -139,6 +144,44 @@ class UnreadableFilterFileTest(PullErrorTestCase):
     def test_filter_merge(self):
         """Verifies a missing file named by a leading "filter = merge FILE" rule."""
         self.check("filter = merge", "exclude")
+
+
+class ExcludedArgumentDirectoryTest(PullErrorTestCase):
+    """An argument whose directory the module excludes is refused, not served."""
+
+    def pull_refused(self, exclude: str, source: str, refused_dir: str, extra=()):
+        root = self.module_dir()
+        h.make_tree(root, {"d/c": "visible\n", "d/e/secret.key": "hidden\n"})
+        pair = self.start_pair(f"[mod]\n    path = {root}\n    read only = yes\n    exclude = {exclude}\n")
+        log = self.compare(pair, ["-a", *extra, "{url}/mod/" + source], "dest",
+                           r"^.*sent \d+ bytes  received", 23)
+        self.assertIn(f'rsync: [sender] change_dir "{refused_dir}" (in mod) failed: '
+                      "No such file or directory (2)", log)
+        if not extra:
+            for which in ("target", "upstream"):
+                dest = os.path.join(self.tmp, f"dest-{which}")
+                got = [os.path.join(dp, n) for dp, _, fns in os.walk(dest) for n in fns]
+                self.assertEqual(got, [], f"{which} received files: {got}")
+
+    def test_file_in_excluded_directory(self):
+        """Verifies that d/e/secret.key is not sent when the module excludes /d/e."""
+        self.pull_refused("/d/e", "d/e/secret.key", "d/e")
+
+    def test_excluded_directory_with_trailing_slash(self):
+        """Verifies that d/e/ is not sent when the module excludes /d/e."""
+        self.pull_refused("/d/e", "d/e/", "d/e")
+
+    def test_unanchored_directory_rule(self):
+        """Verifies that an unanchored "e/" rule hides d/e/secret.key too."""
+        self.pull_refused("e/", "d/e/secret.key", "d/e")
+
+    def test_file_below_excluded_top_directory(self):
+        """Verifies that d/c is not sent when the module excludes /d."""
+        self.pull_refused("/d", "d/c", "d")
+
+    def test_listing_of_excluded_directory(self):
+        """Verifies that --list-only of d/e/ lists nothing when the module excludes /d/e."""
+        self.pull_refused("/d/e", "d/e/", "d/e", extra=("--list-only",))
 
 
 class LogEscapingTest(PullErrorTestCase):
