@@ -448,14 +448,15 @@ void HandshakeMachine::after_access()
     if (module_->max_connections != 0) {
         // Upstream connection.c:claim_connection: 0 = unlimited; a negative limit never
         // has a free slot, so it refuses every client of the module.
-        if (module_->max_connections < 0 || !env_.claim_module_slot(name, module_->max_connections)) {
+        if (module_->max_connections > 0)
+            claimed_ = env_.claim_connection_slot(module_->lock_file, module_->max_connections);
+        if (!claimed_) {
             const std::string n = std::to_string(module_->max_connections);
             log("max connections (" + n + ") reached");
             send("@ERROR: max connections (" + n + ") reached -- try again later\n");
             close();
             return;
         }
-        claimed_ = name;
     }
     read_only_ = module_->read_only;
     // Upstream re-arms the handshake deadline once the module is known.

@@ -8,6 +8,7 @@
 #include "daemon/access.hpp"
 #include "daemon/auth.hpp"
 #include "daemon/config.hpp"
+#include "daemon/connection_slots.hpp"
 #include "daemon/daemon_args.hpp"
 #include "daemon/host_lookup.hpp"
 #include "daemon/module_policy.hpp"
@@ -51,9 +52,11 @@ public:
     ///        (blocking: NSS, stat). Returns the (log line, @ERROR text) on failure.
     virtual std::optional<std::pair<std::string, std::string>> check_module(const ModuleSettings& m,
                                                                             const std::string& path) = 0;
-    /// @brief Claims one of @p max_connections slots of @p module (non-blocking).
-    ///        The front-end releases it when the connection ends.
-    virtual bool claim_module_slot(const std::string& module, int max_connections) = 0;
+    /// @brief Claims one of the first @p max_connections slots of @p lock_file
+    ///        (non-blocking); nullopt when none is free. The front-end releases it when
+    ///        the connection ends.
+    virtual std::optional<ConnectionSlot> claim_connection_slot(const std::string& lock_file,
+                                                                int max_connections) = 0;
     /// @brief True when the daemon was started as root (upstream am_root).
     virtual bool daemon_is_root() const = 0;
 };
@@ -137,8 +140,8 @@ public:
     /// @brief How to close (Close).
     [[nodiscard]] const CloseAction& close_action() const noexcept { return close_; }
 
-    /// @brief The module whose connection slot this handshake claimed, if any.
-    [[nodiscard]] const std::optional<std::string>& claimed_module() const noexcept { return claimed_; }
+    /// @brief The connection slot this handshake claimed, if any.
+    [[nodiscard]] const std::optional<ConnectionSlot>& claimed_slot() const noexcept { return claimed_; }
     /// @brief The client host name as %h and RSYNC_HOST_NAME show it.
     [[nodiscard]] const std::string& host() const noexcept { return settings_.host; }
 
@@ -214,7 +217,7 @@ private:
 
     // The selected module.
     const ModuleSettings* module_ = nullptr;
-    std::optional<std::string> claimed_;
+    std::optional<ConnectionSlot> claimed_;
     AuthDigest digest_ = AuthDigest::Md5;
     std::string challenge_;
     std::string auth_reply_;

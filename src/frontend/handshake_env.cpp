@@ -50,9 +50,10 @@ FrontendHandshakeEnv::check_module(const daemon::ModuleSettings& m, const std::s
     return std::nullopt;
 }
 
-bool FrontendHandshakeEnv::claim_module_slot(const std::string& module, int max_connections)
+std::optional<daemon::ConnectionSlot> FrontendHandshakeEnv::claim_connection_slot(const std::string& lock_file,
+                                                                                 int max_connections)
 {
-    return claim_(module, max_connections);
+    return claim_(lock_file, max_connections);
 }
 
 } // namespace ocr::frontend

@@ -15,7 +15,7 @@ namespace ocr::frontend {
 /// @brief Real lookups (run on the blocking pool) plus the server's slot counters.
 class FrontendHandshakeEnv final : public daemon::HandshakeEnvironment {
 public:
-    using ClaimSlot = std::function<bool(const std::string&, int)>;
+    using ClaimSlot = std::function<std::optional<daemon::ConnectionSlot>(const std::string&, int)>;
 
     FrontendHandshakeEnv(ClaimSlot claim, bool daemon_is_root, uid_t daemon_uid,
                          std::map<std::string, std::string, std::less<>> environment);
@@ -28,7 +28,8 @@ public:
     ///        and the @ERROR text is empty: upstream sends the client nothing then.
     std::optional<std::pair<std::string, std::string>> check_module(const daemon::ModuleSettings& m,
                                                                     const std::string& path) override;
-    bool claim_module_slot(const std::string& module, int max_connections) override;
+    std::optional<daemon::ConnectionSlot> claim_connection_slot(const std::string& lock_file,
+                                                                int max_connections) override;
     bool daemon_is_root() const override { return daemon_is_root_; }
 
 private:

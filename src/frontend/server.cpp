@@ -169,7 +169,8 @@ Server::Server(std::vector<ListenSocket> listeners, std::shared_ptr<const daemon
                        begin_shutdown();
                    }}),
       pool_(io_, spawner_, limits_for(*config_, options_.cpu_count), generation_),
-      env_([this](const std::string& m, int max) { return claim_slot(m, max); }, options_.daemon_is_root,
+      env_([this](const std::string& lock_file, int max) { return connection_slots_.claim(lock_file, max); },
+           options_.daemon_is_root,
            options_.daemon_uid, options_.environment),
       signals_(io_, SIGHUP, SIGTERM, SIGINT), resume_timer_(io_), watchdog_timer_(io_)
 {
@@ -249,7 +250,7 @@ asio::awaitable<void> Server::serve(tcp::socket socket, std::uint64_t id, bool t
     // went to a worker (then the pool's on_end callback does it).
     struct Scope {
         Server& server;
-        std::optional<std::string> slot;
+        std::optional<daemon::ConnectionSlot> slot;
         bool handed_off = false;
         ~Scope()
         {
@@ -257,7 +258,7 @@ asio::awaitable<void> Server::serve(tcp::socket socket, std::uint64_t id, bool t
                 return;
             --server.handshakes_;
             if (slot)
-                server.release_slot(*slot);
+                server.connection_slots_.release(*slot);
             server.connection_ended();
         }
     } scope{*this, std::nullopt, false};
@@ -352,7 +353,7 @@ asio::awaitable<void> Server::serve(tcp::socket socket, std::uint64_t id, bool t
         for (;;) {
             for (const auto& l : machine.take_log())
                 log_line(l);
-            scope.slot = machine.claimed_module();
+            scope.slot = machine.claimed_slot();
             if (machine.deadline_serial() != serial) {
                 // The first deadline counts from accept; later ones (module known, args)
                 // from now, as upstream re-arms them.
@@ -389,16 +390,12 @@ asio::awaitable<void> Server::serve(tcp::socket socket, std::uint64_t id, bool t
                 deadline.cancel();
                 PendingSession session{UniqueFd(), machine.take_session(), {}};
                 session.descriptor.handshake_deadline_ms = monotonic_ms();
-                const std::optional<std::string> slot = machine.claimed_module();
+                const std::optional<daemon::ConnectionSlot> slot = machine.claimed_slot();
                 scope.handed_off = true;
                 --handshakes_;
                 if (!tls_stream) {
                     session.connection.reset(socket.release(ec));
-                    session.on_end = [this, slot] {
-                        if (slot)
-                            release_slot(*slot);
-                        connection_ended();
-                    };
+                    session.on_end = [this, slot] { session_over(slot); };
                     pool_.submit(std::move(session));
                     co_return;
                 }
@@ -430,10 +427,10 @@ asio::awaitable<void> Server::serve(tcp::socket socket, std::uint64_t id, bool t
     }
 }
 
-void Server::session_over(const std::optional<std::string>& slot)
+void Server::session_over(const std::optional<daemon::ConnectionSlot>& slot)
 {
     if (slot)
-        release_slot(*slot);
+        connection_slots_.release(*slot);
     connection_ended();
 }
 
@@ -510,22 +507,6 @@ asio::awaitable<void> Server::close_connection(ClientIo& io, const daemon::Close
     if (!how.abandon_input)
         socket.shutdown(tcp::socket::shutdown_both, ec);
     socket.close(ec);
-}
-
-bool Server::claim_slot(const std::string& module, int max)
-{
-    int& used = module_slots_[module];
-    if (used >= max)
-        return false;
-    ++used;
-    return true;
-}
-
-void Server::release_slot(const std::string& module)
-{
-    auto it = module_slots_.find(module);
-    if (it != module_slots_.end() && --it->second <= 0)
-        module_slots_.erase(it);
 }
 
 void Server::connection_ended()

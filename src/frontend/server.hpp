@@ -5,6 +5,7 @@
 
 #include "common/unique_fd.hpp"
 #include "daemon/config.hpp"
+#include "daemon/connection_slots.hpp"
 #include "daemon/tls_material.hpp"
 #include "frontend/asio_ssl.hpp"
 #include "frontend/client_io.hpp"
@@ -67,9 +68,7 @@ private:
     void begin_shutdown();
     void maybe_finish_shutdown();
     void update_accepting();
-    bool claim_slot(const std::string& module, int max);
-    void session_over(const std::optional<std::string>& slot);
-    void release_slot(const std::string& module);
+    void session_over(const std::optional<daemon::ConnectionSlot>& slot);
     void connection_ended();
     void publish_status();
     void arm_watchdog();
@@ -88,7 +87,7 @@ private:
     asio::signal_set signals_;
     asio::steady_timer resume_timer_;
     asio::steady_timer watchdog_timer_;
-    std::map<std::string, int> module_slots_;
+    daemon::ConnectionSlots connection_slots_;
     std::uint64_t next_connection_id_ = 1;
     int connections_ = 0;      ///< accepted and not yet over (handshake, queued or in a worker)
     int handshakes_ = 0;       ///< in the front-end right now

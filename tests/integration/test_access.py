@@ -12,6 +12,10 @@ Behaviours checked:
 - `max connections = 1`: a raw connection that selected the module and waits before sending
   its arguments holds the slot; a second client gets `@ERROR: max connections (1) reached --
   try again later` (exit 5); after the first closes a new client gets in;
+- modules that share a lock file share its slots (upstream locks byte ranges of the lock
+  file): while a connection to a module with `max connections = 2` holds slot 0, a module
+  with `max connections = 1` and the same `lock file` is full, and a module with another
+  lock file is not;
 - `refuse options = compress` vs `rsync -z`, `refuse options = delete` vs `--delete`;
 - push to a `read only` module and pull from a `write only` module.
 """
@@ -191,6 +195,17 @@ class ModulePolicyTest(unittest.TestCase):
 [limited]
     path = {mod}
     max connections = 1
+[wide]
+    path = {mod}
+    max connections = 2
+    lock file = {os.path.join(base, "shared.lock")}
+[narrow]
+    path = {mod}
+    max connections = 1
+    lock file = {os.path.join(base, "shared.lock")}
+[own]
+    path = {mod}
+    max connections = 1
 [nocompress]
     path = {mod}
     refuse options = compress
@@ -244,6 +259,36 @@ class ModulePolicyTest(unittest.TestCase):
             d.wait_for_log(r"rsync on limited/ from \S+ \(127\.0\.0\.1\)", since=mark)
             self.assertEqual(rc, 0, f"{d.kind}: rc={rc}\n{err}\n" + d.describe())
             self.assertIn("file.txt", out, f"{d.kind}: listing lacks file.txt\n{out}")
+
+    def test_modules_sharing_a_lock_file_share_slots(self):
+        """Verifies that a connection to `wide` (max connections = 2) fills `narrow` (max
+        connections = 1, same lock file) but not `own` (the global lock file), as
+        upstream's record locks do. (In the upstream campaign both daemons' holders lock
+        the shared file, taking slots 0 and 1: `narrow` is full on both all the same.)"""
+        holders = []
+        try:
+            for d in (self.pair.target, self.pair.upstream):
+                c = h.raw_connect(d)
+                holders.append(c)
+                self.assertEqual(c.select_module("wide")[-1:], ["@RSYNCD: OK"], c.received)
+            cmp = self.pair.run(["{url}/narrow/"])
+            h.assert_same_as_upstream(self, cmp)
+            self.assertEqual(cmp.target.returncode, 5, str(cmp.target))
+            self.assertTrue(cmp.target.stderr.startswith(
+                "@ERROR: max connections (1) reached -- try again later\n"), str(cmp.target))
+            for d in (self.pair.target, self.pair.upstream):
+                def own_lets_in(d=d):
+                    rc, out, err = h.run_rsync([d.url("own/")])
+                    return rc == 0 and (rc, out, err)
+
+                # A session of another test on the global lock file may still be ending.
+                rc, out, err = h.eventually(
+                    own_lets_in, timeout=10,
+                    message=lambda d=d: f"{d.kind}: module with another lock file stays full\n" + d.describe())
+                self.assertIn("file.txt", out, f"{d.kind}: listing lacks file.txt\n{out}")
+        finally:
+            for c in holders:
+                c.close()
 
     def test_refuse_compress(self):
         """Verifies that `refuse options = compress` makes `rsync -z` fail with exactly

@@ -144,10 +144,13 @@ TEST(Handshake, MaxConnections)
 {
     Session first;
     EXPECT_EQ(first.send("@RSYNCD: 32.0 md5\none\n"), "@RSYNCD: OK\n");
-    EXPECT_EQ(first.m.claimed_module(), "one");
+    ASSERT_TRUE(first.m.claimed_slot().has_value());
+    EXPECT_EQ(first.m.claimed_slot()->lock_file, "/var/run/rsyncd.lock");
+    EXPECT_EQ(first.m.claimed_slot()->index, 0);
     Session second;
-    second.env.slots["one"] = 1;
+    ASSERT_TRUE(second.env.slots.claim("/var/run/rsyncd.lock", 1).has_value());
     EXPECT_EQ(second.send("@RSYNCD: 32.0 md5\none\n"), "@ERROR: max connections (1) reached -- try again later\n");
+    EXPECT_FALSE(second.m.claimed_slot().has_value());
 }
 
 // Verifies challenge/response: the right password leads to OK, a wrong one to auth failed.

@@ -51,16 +51,13 @@ public:
             return std::make_pair(std::string("chdir /missing failed"), std::string("@ERROR: chdir failed"));
         return std::nullopt;
     }
-    bool claim_module_slot(const std::string& module, int max) override
+    std::optional<daemon::ConnectionSlot> claim_connection_slot(const std::string& lock_file, int max) override
     {
-        if (slots[module] >= max)
-            return false;
-        ++slots[module];
-        return true;
+        return slots.claim(lock_file, max);
     }
     bool daemon_is_root() const override { return false; }
 
-    std::map<std::string, int> slots;
+    daemon::ConnectionSlots slots;
 
 private:
     Resolver resolver_;
