@@ -177,6 +177,7 @@ private:
     void begin_args();
     /// @brief Consumes argument bytes; false when more input is needed or the phase ended.
     bool feed_args();
+    void log_unmatched_refusals();
     void after_args(const OptionParseResult& parsed, const ProcessedArgs& processed);
     void reject_option(const OptionParseResult& parsed);
     void reject_policy(ServerOptions& options, const ProtocolSetupPlan& plan, const Rejection& why);

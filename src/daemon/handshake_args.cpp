@@ -77,6 +77,7 @@ bool HandshakeMachine::feed_args()
             close();
             return false;
         }
+        log_unmatched_refusals();
         OptionParseResult parsed = parse_server_args(first_processed_.argv, refused_, ctx);
         if (parsed.ok && parsed.wants_second_batch) {
             first_batch_ = std::move(parsed);
@@ -96,9 +97,19 @@ bool HandshakeMachine::feed_args()
         close();
         return false;
     }
+    log_unmatched_refusals();
     const OptionParseResult parsed = parse_secluded_args(processed.argv, refused_, ctx, *first_batch_);
     after_args(parsed, processed);
     return step_ == Step::NeedInput && phase_ == Phase::AwaitExit;
+}
+
+void HandshakeMachine::log_unmatched_refusals()
+{
+    // Upstream options.c:set_refuse_options runs at the start of every parse_arguments
+    // call (twice when the arguments come in two batches) and logs each word of
+    // "refuse options" that names no option.
+    for (const std::string& word : refused_.unmatched)
+        log("No match for refuse-options string \"" + word + "\"");
 }
 
 void HandshakeMachine::after_args(const OptionParseResult& parsed, const ProcessedArgs& processed)

@@ -20,6 +20,10 @@ Checked:
   upstream (flist.c:change_pathname, path_is_daemon_excluded on the whole directory)
   refuses the argument's directory itself with ``change_dir "d/e" (in mod) failed: No
   such file or directory (2)`` and exit 23, and nothing is sent or listed;
+- ``refuse options`` words that name no option (``DELETE``, ``bogus*``, ``!nothing-here``):
+  upstream's set_refuse_options logs ``No match for refuse-options string "WORD"`` for each
+  one every time it parses a client's arguments, before the ``rsync on`` line; the pull
+  itself succeeds;
 - file names with control characters in the transfer log and in error lines: escaped as
   upstream's log file has them (``\\#ooo``);
 - ``--open-noatime`` (or the module's ``open noatime``) with ``uid = nobody`` over a tree
@@ -182,6 +186,21 @@ class ExcludedArgumentDirectoryTest(PullErrorTestCase):
     def test_listing_of_excluded_directory(self):
         """Verifies that --list-only of d/e/ lists nothing when the module excludes /d/e."""
         self.pull_refused("/d/e", "d/e/", "d/e", extra=("--list-only",))
+
+
+class RefuseOptionsNoMatchTest(PullErrorTestCase):
+    """Unknown words in "refuse options" are logged per connection."""
+
+    def test_unmatched_words_are_logged_before_the_request(self):
+        """Verifies the "No match for refuse-options string" lines and where they fall."""
+        root = self.module_dir()
+        pair = self.start_pair(f"[mod]\n    path = {root}\n    refuse options = DELETE bogus* !nothing-here c\n")
+        log = self.compare(pair, ["-a", "{url}/mod/"], "dest", r"^.*sent \d+ bytes  received", 0,
+                           blank_counts=True)
+        expected = [f'No match for refuse-options string "{w}"' for w in ("DELETE", "bogus*", "nothing-here")]
+        self.assertEqual([x for x in log if x.startswith("No match")], expected, log)
+        request = next(i for i, x in enumerate(log) if x.startswith("rsync on "))
+        self.assertLess(log.index(expected[-1]), request, log)
 
 
 class LogEscapingTest(PullErrorTestCase):
