@@ -23,6 +23,7 @@
 #include "frontend/listen_sockets.hpp"
 #include "frontend/server.hpp"
 #include "frontend/tls_check.hpp"
+#include "worker/module_filters.hpp"
 
 #include <fcntl.h>
 #include <netdb.h>
@@ -374,6 +375,7 @@ int run_daemon(const CommandLine& cl)
         so.environment = options.environment;
         so.cpu_count = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
         so.tls_material = std::move(tls_material);
+        so.filter_rule_check = worker::module_filter_rule_errors;
         spdlog::debug("descriptor limit {}", fd_limit);
         frontend::Server server(std::move(listeners), config, std::move(frontend_end), so);
         ::sigprocmask(SIG_UNBLOCK, &held, nullptr); // what arrived meanwhile reaches the server now

@@ -12,6 +12,12 @@
 
 namespace ocr::daemon {
 
+/// @brief Checks the rules a module's filter parameters spell out (not those in files):
+///        upstream's log lines for the first bad one, or nullopt. The rule parser lives in
+///        the transfer layer, so the program passes this in.
+using FilterRuleCheck =
+    std::function<std::optional<std::vector<std::string>>(const ModuleSettings& module, const std::string& path)>;
+
 /// @brief Opens @p path for reading and closes it again: 0, or the errno of the failure.
 using FileOpenProbe = std::function<int(const std::string& path)>;
 

@@ -7,9 +7,10 @@
 namespace ocr::frontend {
 
 FrontendHandshakeEnv::FrontendHandshakeEnv(ClaimSlot claim, bool daemon_is_root, uid_t daemon_uid,
-                                           std::map<std::string, std::string, std::less<>> environment)
+                                           std::map<std::string, std::string, std::less<>> environment,
+                                           daemon::FilterRuleCheck filter_rule_check)
     : claim_(std::move(claim)), daemon_is_root_(daemon_is_root), daemon_uid_(daemon_uid),
-      environment_(std::move(environment))
+      environment_(std::move(environment)), filter_rule_check_(std::move(filter_rule_check))
 {
 }
 
@@ -36,9 +37,16 @@ FrontendHandshakeEnv::check_module(const daemon::ModuleSettings& m, const std::s
     if (auto err = daemon::check_module_path(path, chroot))
         return std::make_pair(err->log_line, err->error_line);
     // Upstream parses the module's filter settings next, still before "@RSYNCD: OK"; a
-    // filter file that cannot be opened ends the connection with log lines only (no
-    // @ERROR text: the client just sees the connection close).
-    if (auto lines = daemon::check_module_filter_files(m, daemon::probe_open_for_reading)) {
+    // bad rule or a filter file that cannot be opened ends the connection with log lines
+    // only (no @ERROR text: the client just sees the connection close). The rules are
+    // checked up to the first file they need, so a bad rule is found before the file
+    // check looks further, in upstream's order.
+    std::optional<std::vector<std::string>> lines;
+    if (filter_rule_check_)
+        lines = filter_rule_check_(m, path);
+    if (!lines)
+        lines = daemon::check_module_filter_files(m, daemon::probe_open_for_reading);
+    if (lines) {
         std::string log;
         for (const std::string& line : *lines) {
             if (!log.empty())

@@ -5,6 +5,7 @@
 #include "daemon/auth_group_lookup.hpp"
 #include "daemon/handshake.hpp"
 #include "daemon/host_lookup.hpp"
+#include "daemon/module_filter_files.hpp"
 
 #include <functional>
 #include <map>
@@ -18,7 +19,8 @@ public:
     using ClaimSlot = std::function<std::optional<daemon::ConnectionSlot>(const std::string&, int)>;
 
     FrontendHandshakeEnv(ClaimSlot claim, bool daemon_is_root, uid_t daemon_uid,
-                         std::map<std::string, std::string, std::less<>> environment);
+                         std::map<std::string, std::string, std::less<>> environment,
+                         daemon::FilterRuleCheck filter_rule_check);
 
     daemon::NameResolver& resolver() override { return resolver_; }
     daemon::GroupLookup& groups() override { return groups_; }
@@ -39,6 +41,7 @@ private:
     bool daemon_is_root_;
     uid_t daemon_uid_;
     std::map<std::string, std::string, std::less<>> environment_;
+    daemon::FilterRuleCheck filter_rule_check_;
 };
 
 } // namespace ocr::frontend

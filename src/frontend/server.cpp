@@ -171,7 +171,7 @@ Server::Server(std::vector<ListenSocket> listeners, std::shared_ptr<const daemon
       pool_(io_, spawner_, limits_for(*config_, options_.cpu_count), generation_),
       env_([this](const std::string& lock_file, int max) { return connection_slots_.claim(lock_file, max); },
            options_.daemon_is_root,
-           options_.daemon_uid, options_.environment),
+           options_.daemon_uid, options_.environment, options_.filter_rule_check),
       signals_(io_, SIGHUP, SIGTERM, SIGINT), resume_timer_(io_), watchdog_timer_(io_)
 {
     for (auto& l : listeners) {

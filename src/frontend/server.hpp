@@ -6,6 +6,7 @@
 #include "common/unique_fd.hpp"
 #include "daemon/config.hpp"
 #include "daemon/connection_slots.hpp"
+#include "daemon/module_filter_files.hpp"
 #include "daemon/tls_material.hpp"
 #include "frontend/asio_ssl.hpp"
 #include "frontend/client_io.hpp"
@@ -32,6 +33,8 @@ struct ServerOptions {
     int cpu_count = 1;
     /// Certificate, key and CA bytes read by the privileged side (TLS listeners need them).
     std::optional<daemon::TlsMaterial> tls_material;
+    /// Checks a module's filter rules before "@RSYNCD: OK" (empty: the worker finds them).
+    daemon::FilterRuleCheck filter_rule_check;
 };
 
 /// @brief The asynchronous front door; runs on one thread.

@@ -3,6 +3,18 @@
 #include "transfer/filter_daemon.hpp"
 
 namespace ocr::transfer {
+namespace {
+
+// Thrown by StopAtFiles: the check cannot go past a rule that needs a file's contents.
+struct FileNeeded {};
+
+class StopAtFiles final : public FilterFileSource {
+public:
+    FilterFileRead read_module_file(std::string_view, std::size_t) override { throw FileNeeded{}; }
+    FilterFileRead read_operator_file(std::string_view, std::size_t) override { throw FileNeeded{}; }
+};
+
+} // namespace
 
 void load_module_filters(FilterSet& set, const ModuleFilterConfig& config)
 {
@@ -18,6 +30,20 @@ void load_module_filters(FilterSet& set, const ModuleFilterConfig& config)
     set.add_daemon_rule_file(config.exclude_from, 0,
                              kDaemon | xflag::OldPrefixes | xflag::FatalErrors, root);
     set.add_daemon_rules(config.exclude, WordSplit, kDaemon | xflag::OldPrefixes, root);
+}
+
+std::optional<FilterError> module_filter_config_error(const ModuleFilterConfig& config)
+{
+    StopAtFiles files;
+    FilterSet scratch(FilterOptions{}, files);
+    try {
+        load_module_filters(scratch, config);
+    } catch (const FilterError& e) {
+        return e;
+    } catch (const FileNeeded&) {
+        // A file comes first: whatever follows is the worker's to find.
+    }
+    return std::nullopt;
 }
 
 } // namespace ocr::transfer

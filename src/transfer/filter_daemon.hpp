@@ -4,6 +4,9 @@
 
 #include "transfer/filter_set.hpp"
 
+#include "transfer/filter_error.hpp"
+
+#include <optional>
 #include <string>
 
 namespace ocr::transfer {
@@ -32,5 +35,15 @@ struct ModuleFilterConfig {
 /// @throw FilterError on a bad rule (exit 1) or an unreadable *_from file (exit 11); upstream
 ///        logs the text and drops the connection before sending anything.
 void load_module_filters(FilterSet& set, const ModuleFilterConfig& config);
+
+/// @brief The error load_module_filters() would throw, as far as it can be known without
+///        reading a file: the rules are parsed in the same order up to the first operator
+///        file they need, and the check ends there with no verdict.
+///
+/// Upstream fails a bad rule before "@RSYNCD: OK" (clientserver.c:rsync_module, then
+/// exclude.c:filter_rule_err); the front-end, which cannot read the operator's files,
+/// uses this to do the same for the rules the configuration spells out.
+/// @return The FilterError (text and exit code), or nullopt when none is found.
+[[nodiscard]] std::optional<FilterError> module_filter_config_error(const ModuleFilterConfig& config);
 
 } // namespace ocr::transfer

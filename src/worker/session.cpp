@@ -17,6 +17,7 @@
 #include "worker/confinement.hpp"
 #include "worker/fd_stream.hpp"
 #include "worker/filter_files.hpp"
+#include "worker/module_filters.hpp"
 #include "worker/pull_session.hpp"
 #include "worker/push_session.hpp"
 #include "worker/syscall_filter.hpp"
@@ -114,11 +115,6 @@ int end_with_error(FdStream& io, daemon::ServerOptions& options, int protocol, i
         spdlog::info("{}", e.what());
     }
     return code;
-}
-
-transfer::ModuleFilterConfig module_filter_config(const ModuleSettings& m, const std::string& path)
-{
-    return transfer::ModuleFilterConfig{m.filter, m.include_from, m.include, m.exclude_from, m.exclude, path};
 }
 
 // Reads a --files-from=FILE that names a file inside the module (confined as every other

@@ -15,6 +15,11 @@ Checked:
   prints "didn't get server startup line" and exits 5, and the daemon log holds
   ``rsync: [Receiver] failed to open exclude file ...`` and the ``error in file IO
   (code 11)`` line, with no "rsync on" line;
+- a module whose ``filter`` or ``exclude`` spells out a rule upstream cannot parse
+  (``filter = x *.tmp``, or a bad rule after good ones): upstream fails before
+  ``@RSYNCD: OK`` (exclude.c:filter_rule_err), the client prints "didn't get server startup
+  line" and exits 5, and the daemon log holds ``Unknown filter rule: ...`` and ``rsync
+  error: syntax or usage error (code 1)``, with no "rsync on" line;
 - a pull whose argument lies inside a directory the module's ``exclude`` hides (``exclude =
   /d/e`` and a pull of ``d/e/secret.key``, ``d/e/``, or ``d/c`` under ``exclude = /d``):
   upstream (flist.c:change_pathname, path_is_daemon_excluded on the whole directory)
@@ -148,6 +153,27 @@ class UnreadableFilterFileTest(PullErrorTestCase):
     def test_filter_merge(self):
         """Verifies a missing file named by a leading "filter = merge FILE" rule."""
         self.check("filter = merge", "exclude")
+
+
+class BadModuleFilterRuleTest(PullErrorTestCase):
+    """A module whose own filter rules do not parse fails before "@RSYNCD: OK"."""
+
+    def check(self, settings: str, bad: str):
+        root = self.module_dir()
+        pair = self.start_pair(f"[mod]\n    path = {root}\n{settings}")
+        log = self.compare(pair, ["-a", "{url}/mod/"], "dest", r"^.*rsync error: ", 5)
+        self.assertIn(f"Unknown filter rule: {bad}", log)
+        self.assertIn("rsync error: syntax or usage error (code 1) at <FILE>(<LINE>) "
+                      "[Receiver=<VERSION>]", log)
+        self.assertFalse(any(line.startswith("rsync on ") for line in log), log)
+
+    def test_unknown_rule_in_filter(self):
+        """Verifies "filter = x *.tmp": exit 5 and upstream's log lines."""
+        self.check("    filter = x *.tmp\n", "x *.tmp")
+
+    def test_bad_rule_after_good_ones(self):
+        """Verifies a bad word in "filter" after a good "exclude" and rule."""
+        self.check("    exclude = *.o\n    filter = + a ! c\n", "c")
 
 
 class ExcludedArgumentDirectoryTest(PullErrorTestCase):

@@ -151,6 +151,38 @@ TEST(FilterDaemon, Failures)
     }
 }
 
+// Verifies the file-free check the front-end makes before "@RSYNCD: OK": it finds a bad
+// rule the parameters spell out, in upstream's order, and gives no verdict once a rule
+// needs a file (whatever follows is read by the worker).
+TEST(FilterDaemon, ConfigErrorWithoutFiles)
+{
+    ModuleFilterConfig bad;
+    bad.exclude = "*.o";
+    bad.filter = "+ a ! c";
+    const auto err = module_filter_config_error(bad);
+    ASSERT_TRUE(err.has_value());
+    EXPECT_EQ(protocol::to_int(err->code()), 1);
+    EXPECT_STREQ(err->what(), "Unknown filter rule: c");
+
+    ModuleFilterConfig good;
+    good.filter = "- *.tmp + keep/ -! x";
+    good.include = "a/ b";
+    good.exclude = "*";
+    EXPECT_FALSE(module_filter_config_error(good).has_value());
+
+    ModuleFilterConfig after_file;
+    after_file.exclude_from = "/etc/ocr-rules"; // read before "exclude" in upstream's order
+    after_file.exclude = "x";
+    after_file.filter = "- ok";
+    EXPECT_FALSE(module_filter_config_error(after_file).has_value());
+    after_file.filter = "bogus";
+    EXPECT_TRUE(module_filter_config_error(after_file).has_value()); // "filter" comes first
+
+    ModuleFilterConfig merge_first;
+    merge_first.filter = "merge /etc/ocr-rules x y";
+    EXPECT_FALSE(module_filter_config_error(merge_first).has_value());
+}
+
 // Verifies merge rules of the "filter" parameter: operator files, relative names with a
 // '/' taken from the module path, and (as upstream) their rules parsed without the daemon
 // modes, so "/x" there anchors at the transfer root.
