@@ -15,6 +15,7 @@
 #include "transfer/filter_wire.hpp"
 #include "transfer/itemize.hpp"
 
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -226,21 +227,43 @@ void Sender::successful_send(std::int32_t ndx)
                             protocol::UpstreamSite{"rsync.c", 982});
     }
     SentFile* f = flists_.find(ndx);
-    if (!f || !protocol::is_regular(f->entry.mode))
+    if (!f)
         return;
+    // Every type the client reports is removed, not only regular files: its generator
+    // sends MSG_SUCCESS for symlinks, devices and specials too (upstream generator.c:
+    // recv_generator), and successful_send has no type check. Directories never get one.
+    // Messages name the file as upstream's f_name(): relative to the transfer root.
+    const std::string& fname = f->entry.name;
     const std::string path = flists_.local_path(*f);
+    const auto slash = path.rfind('/');
+    const std::string leaf = slash == std::string::npos ? path : path.substr(slash + 1);
+    // upstream sender.c:successful_send: a failed step names itself ("secure-open-parent",
+    // "re-lstat", "remove"); a name already gone is only an informational line.
+    auto failed = [&](const char* op, int err) {
+        if (err == ENOENT)
+            s_.report.emit(LogCode::Info, "sender file already removed: " + fname + "\n");
+        else
+            s_.report.syserr(LogCode::ErrorXfer, err, std::string("sender failed to ") + op + " " + fname);
+    };
+    UniqueFd dir = slash == std::string::npos ? s_.fs.open_dir("") : s_.fs.open_dir(path.substr(0, slash));
+    if (!dir)
+        return failed("secure-open-parent", errno);
+    // upstream: stat with --copy-links, lstat otherwise.
     struct stat st{};
-    if (s_.fs.stat(path, st, false) != 0)
-        return;
-    if (st.st_size != f->entry.size || st.st_mtim.tv_sec != f->entry.mtime) {
-        s_.report.emit(LogCode::Info, "Skipping sender remove for changed file: " + path + "\n");
+    if (::fstatat(dir.get(), leaf.c_str(), &st, opt_.links.copy_links ? 0 : AT_SYMLINK_NOFOLLOW) != 0)
+        return failed("re-lstat", errno);
+    // upstream compares the length, the mtime seconds and, when the entry carries them
+    // (FLAG_MOD_NSEC: protocol 31+ and a non-zero value), the nanoseconds.
+    const bool has_nsec = opt_.flist.protocol >= 31 && f->entry.mtime_nsec != 0;
+    if (st.st_size != f->entry.size || st.st_mtim.tv_sec != f->entry.mtime ||
+        (has_nsec && static_cast<std::uint32_t>(st.st_mtim.tv_nsec) != f->entry.mtime_nsec)) {
+        s_.report.emit(LogCode::ErrorXfer, "ERROR: Skipping sender remove for changed file: " + fname + "\n");
         return;
     }
-    const auto slash = path.rfind('/');
-    UniqueFd dir = slash == std::string::npos ? s_.fs.open_dir("") : s_.fs.open_dir(path.substr(0, slash));
-    const std::string leaf = slash == std::string::npos ? path : path.substr(slash + 1);
-    if (!dir || ::unlinkat(dir.get(), leaf.c_str(), 0) != 0)
-        s_.report.syserr(LogCode::ErrorXfer, errno, "sender failed to remove " + path);
+    if (::unlinkat(dir.get(), leaf.c_str(), 0) != 0)
+        return failed("remove", errno);
+    if (opt_.info_remove >= 1)
+        s_.report.emit(LogCode::Info, "sender removed " + fname + "\n");
 }
 
 bool Sender::read_request(std::int32_t& ndx, std::uint32_t& iflags, std::uint8_t& basis_type, std::string& xname)

@@ -55,6 +55,7 @@ struct SenderOptions {
     bool inplace_partial = false;              ///< CF_INPLACE_PARTIAL_DIR
     bool make_backups = false;                 ///< -b (changes what --inplace updates below 29)
     bool remove_source_files = false;
+    int info_remove = 0;                       ///< --info=remove level ("sender removed" lines)
     bool ignore_errors = false;
     bool ignore_nonreadable = false;           ///< the module's "ignore nonreadable"
     SymlinkPolicy links;

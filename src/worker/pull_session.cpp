@@ -65,6 +65,7 @@ transfer::SenderOptions sender_options(const daemon::ServerOptions& o, const Sta
     s.inplace_partial = plan.inplace_partial;
     s.make_backups = o.make_backups != 0;
     s.remove_source_files = o.remove_source_files != 0;
+    s.info_remove = o.info_levels[9]; // INFO_REMOVE
     s.ignore_errors = o.ignore_errors != 0;
     s.ignore_nonreadable = ctx.module.ignore_nonreadable;
     s.links.preserve_links = o.preserve_links != 0;
