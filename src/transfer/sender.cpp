@@ -339,7 +339,10 @@ void Sender::send_one(std::int32_t ndx, SentFile& file, std::uint32_t iflags, st
                       const std::string& xname, bool redo)
 {
     const int protocol = opt_.flist.protocol;
-    const std::uint64_t written_before = s_.conn.total_written();
+    // upstream sender.c:send_files calls remember_initial_stats here, after reading the
+    // request and before the sums: %b and %c count from this point (log.c:log_formatted).
+    const std::uint64_t written_before = s_.conn.data_written();
+    const std::uint64_t read_before = s_.conn.data_read();
     const std::size_t digest_len = opt_.xfer_checksum.kind == protocol::ChecksumKind::None
                                        ? 0
                                        : protocol::checksum_length(opt_.xfer_checksum.kind);
@@ -440,8 +443,9 @@ void Sender::send_one(std::int32_t ndx, SentFile& file, std::uint32_t iflags, st
                          "read errors mapping " + flists_.full_fname_of(file));
     }
     if (s_.log_item)
-        s_.log_item(file, flists_.pathname_of(file), iflags,
-                    static_cast<std::int64_t>(s_.conn.total_written() - written_before));
+        s_.log_item(SentLogItem{file, flists_.pathname_of(file), iflags, {},
+                                static_cast<std::int64_t>(s_.conn.data_written() - written_before),
+                                static_cast<std::int64_t>(s_.conn.data_read() - read_before)});
     file.sent = true;
 }
 
@@ -500,6 +504,13 @@ void Sender::send_files()
             flists_.send_extra_lists(kFileLookahead);
         SentFile* file = flists_.find(ndx);
         if (!(iflags & kItemTransfer)) {
+            // upstream sender.c:send_files: maybe_log_item, then the echo. On a server it
+            // logs with the daemon's format when that has %i (log.c:maybe_log_item).
+            if (s_.log_item &&
+                server_logs_untransferred_item(iflags, opt_.logfile_format_has_i, !xname.empty(),
+                                               opt_.stdout_format_has_i, opt_.info_name, opt_.dry_run,
+                                               opt_.logfile_format_has_i))
+                s_.log_item(SentLogItem{*file, flists_.pathname_of(*file), iflags, xname, 0, 0});
             echo_request(ndx, iflags, basis_type, xname);
             if (iflags & kItemIsNew)
                 ++created_files_;
