@@ -191,6 +191,7 @@ void Connection::append_data(const char* data, std::size_t len)
 void Connection::write_all(std::span<const std::byte> data)
 {
     append_data(reinterpret_cast<const char*>(data.data()), data.size());
+    data_written_ += data.size();
     if (out_.size() - out_pos_ >= kFlushThreshold)
         flush();
 }
@@ -494,6 +495,7 @@ void Connection::read_exact(std::span<std::byte> out)
         std::memcpy(out.data() + done, raw_.data() + raw_pos_, take);
         raw_pos_ += take;
         done += take;
+        data_read_ += take;
         if (mux_in_)
             frame_left_ -= take;
     }

@@ -111,6 +111,13 @@ public:
     /// @brief Bytes moved on the socket so far (upstream stats.total_read/written).
     [[nodiscard]] std::uint64_t total_read() const noexcept { return total_read_; }
     [[nodiscard]] std::uint64_t total_written() const noexcept { return total_written_; }
+    /// @brief Data bytes handed out by read_exact() / taken by write_all() so far, without
+    ///        frame headers or messages: upstream io.c's total_data_read (counted in
+    ///        read_buf) and total_data_written (counted when write_buf copies into its
+    ///        output buffer, not when it reaches the socket). The transfer log's %b and %c
+    ///        are differences of these. In split mode each is touched by one thread only.
+    [[nodiscard]] std::uint64_t data_read() const noexcept { return data_read_; }
+    [[nodiscard]] std::uint64_t data_written() const noexcept { return data_written_; }
 
     /// @brief Largest payload of an incoming non-data message (upstream BIGPATHBUFLEN).
     static constexpr std::size_t kMaxMessage = 4096 + 1024 - 1;
@@ -162,6 +169,8 @@ private:
     std::uint64_t bw_bytes_ = 0;
     std::uint64_t total_read_ = 0;
     std::uint64_t total_written_ = 0;
+    std::uint64_t data_read_ = 0;
+    std::uint64_t data_written_ = 0;
 };
 
 } // namespace ocr::transfer

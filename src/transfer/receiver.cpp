@@ -268,7 +268,7 @@ void Receiver::receive_file(std::int32_t ndx, const protocol::FileEntry& e, std:
     const ReceiverOptions& o = s_.opt;
     const int protocol = o.flist.protocol;
     const bool redoing = sent_.count(ndx) != 0;
-    const std::uint64_t read_before = conn_.total_read();
+    const std::uint64_t read_before = conn_.data_read();
     const std::string rel = s_.local_path(e.name);
     const std::string full = s_.full_fname(e.name);
     const bool hlinked = o.flist.preserve_hard_links && e.hlink_group >= 0;
@@ -465,7 +465,7 @@ void Receiver::receive_file(std::int32_t ndx, const protocol::FileEntry& e, std:
                             protocol::UpstreamSite{"receiver.c", 666});
     }
     if (s_.log_item && o.log_transfers && !o.log_before_transfer)
-        s_.log_item(PushLogItem{&e, mode, iflags, static_cast<std::int64_t>(conn_.total_read() - read_before)});
+        s_.log_item(PushLogItem{&e, mode, iflags, static_cast<std::int64_t>(conn_.data_read() - read_before)});
 
     int recv_ok = r.sum_matches ? 1 : 0;
     auto on_error = [this](int e2, const std::string& text) { s_.channel.syserr(LogCode::ErrorXfer, e2, text); };

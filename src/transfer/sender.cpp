@@ -15,6 +15,7 @@
 #include "transfer/filter_wire.hpp"
 #include "transfer/itemize.hpp"
 
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -226,21 +227,43 @@ void Sender::successful_send(std::int32_t ndx)
                             protocol::UpstreamSite{"rsync.c", 982});
     }
     SentFile* f = flists_.find(ndx);
-    if (!f || !protocol::is_regular(f->entry.mode))
+    if (!f)
         return;
+    // Every type the client reports is removed, not only regular files: its generator
+    // sends MSG_SUCCESS for symlinks, devices and specials too (upstream generator.c:
+    // recv_generator), and successful_send has no type check. Directories never get one.
+    // Messages name the file as upstream's f_name(): relative to the transfer root.
+    const std::string& fname = f->entry.name;
     const std::string path = flists_.local_path(*f);
+    const auto slash = path.rfind('/');
+    const std::string leaf = slash == std::string::npos ? path : path.substr(slash + 1);
+    // upstream sender.c:successful_send: a failed step names itself ("secure-open-parent",
+    // "re-lstat", "remove"); a name already gone is only an informational line.
+    auto failed = [&](const char* op, int err) {
+        if (err == ENOENT)
+            s_.report.emit(LogCode::Info, "sender file already removed: " + fname + "\n");
+        else
+            s_.report.syserr(LogCode::ErrorXfer, err, std::string("sender failed to ") + op + " " + fname);
+    };
+    UniqueFd dir = slash == std::string::npos ? s_.fs.open_dir("") : s_.fs.open_dir(path.substr(0, slash));
+    if (!dir)
+        return failed("secure-open-parent", errno);
+    // upstream: stat with --copy-links, lstat otherwise.
     struct stat st{};
-    if (s_.fs.stat(path, st, false) != 0)
-        return;
-    if (st.st_size != f->entry.size || st.st_mtim.tv_sec != f->entry.mtime) {
-        s_.report.emit(LogCode::Info, "Skipping sender remove for changed file: " + path + "\n");
+    if (::fstatat(dir.get(), leaf.c_str(), &st, opt_.links.copy_links ? 0 : AT_SYMLINK_NOFOLLOW) != 0)
+        return failed("re-lstat", errno);
+    // upstream compares the length, the mtime seconds and, when the entry carries them
+    // (FLAG_MOD_NSEC: protocol 31+ and a non-zero value), the nanoseconds.
+    const bool has_nsec = opt_.flist.protocol >= 31 && f->entry.mtime_nsec != 0;
+    if (st.st_size != f->entry.size || st.st_mtim.tv_sec != f->entry.mtime ||
+        (has_nsec && static_cast<std::uint32_t>(st.st_mtim.tv_nsec) != f->entry.mtime_nsec)) {
+        s_.report.emit(LogCode::ErrorXfer, "ERROR: Skipping sender remove for changed file: " + fname + "\n");
         return;
     }
-    const auto slash = path.rfind('/');
-    UniqueFd dir = slash == std::string::npos ? s_.fs.open_dir("") : s_.fs.open_dir(path.substr(0, slash));
-    const std::string leaf = slash == std::string::npos ? path : path.substr(slash + 1);
-    if (!dir || ::unlinkat(dir.get(), leaf.c_str(), 0) != 0)
-        s_.report.syserr(LogCode::ErrorXfer, errno, "sender failed to remove " + path);
+    if (::unlinkat(dir.get(), leaf.c_str(), 0) != 0)
+        return failed("remove", errno);
+    if (opt_.info_remove >= 1)
+        s_.report.emit(LogCode::Info, "sender removed " + fname + "\n");
 }
 
 bool Sender::read_request(std::int32_t& ndx, std::uint32_t& iflags, std::uint8_t& basis_type, std::string& xname)
@@ -316,7 +339,10 @@ void Sender::send_one(std::int32_t ndx, SentFile& file, std::uint32_t iflags, st
                       const std::string& xname, bool redo)
 {
     const int protocol = opt_.flist.protocol;
-    const std::uint64_t written_before = s_.conn.total_written();
+    // upstream sender.c:send_files calls remember_initial_stats here, after reading the
+    // request and before the sums: %b and %c count from this point (log.c:log_formatted).
+    const std::uint64_t written_before = s_.conn.data_written();
+    const std::uint64_t read_before = s_.conn.data_read();
     const std::size_t digest_len = opt_.xfer_checksum.kind == protocol::ChecksumKind::None
                                        ? 0
                                        : protocol::checksum_length(opt_.xfer_checksum.kind);
@@ -417,8 +443,9 @@ void Sender::send_one(std::int32_t ndx, SentFile& file, std::uint32_t iflags, st
                          "read errors mapping " + flists_.full_fname_of(file));
     }
     if (s_.log_item)
-        s_.log_item(file, flists_.pathname_of(file), iflags,
-                    static_cast<std::int64_t>(s_.conn.total_written() - written_before));
+        s_.log_item(SentLogItem{file, flists_.pathname_of(file), iflags, {},
+                                static_cast<std::int64_t>(s_.conn.data_written() - written_before),
+                                static_cast<std::int64_t>(s_.conn.data_read() - read_before)});
     file.sent = true;
 }
 
@@ -477,6 +504,13 @@ void Sender::send_files()
             flists_.send_extra_lists(kFileLookahead);
         SentFile* file = flists_.find(ndx);
         if (!(iflags & kItemTransfer)) {
+            // upstream sender.c:send_files: maybe_log_item, then the echo. On a server it
+            // logs with the daemon's format when that has %i (log.c:maybe_log_item).
+            if (s_.log_item &&
+                server_logs_untransferred_item(iflags, opt_.logfile_format_has_i, !xname.empty(),
+                                               opt_.stdout_format_has_i, opt_.info_name, opt_.dry_run,
+                                               opt_.logfile_format_has_i))
+                s_.log_item(SentLogItem{*file, flists_.pathname_of(*file), iflags, xname, 0, 0});
             echo_request(ndx, iflags, basis_type, xname);
             if (iflags & kItemIsNew)
                 ++created_files_;

@@ -22,6 +22,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 
 namespace ocr::transfer {
 
@@ -41,6 +42,16 @@ struct SenderResult {
     std::int64_t total_size = 0;
 };
 
+/// @brief One transfer-log line of a pull (upstream log_item's arguments on a sender).
+struct SentLogItem {
+    const SentFile& file;
+    const std::string& pathname;   ///< its F_PATHNAME directory (module-relative)
+    std::uint32_t iflags = 0;
+    std::string_view hlink;        ///< the request's xname (%L " => NAME"); empty if none
+    std::int64_t bytes_written = 0; ///< written while it was sent (0 when not transferred)
+    std::int64_t bytes_read = 0;    ///< read while it was sent (0 when not transferred)
+};
+
 /// @brief One pull, on a connection whose protocol setup is done and whose output is
 ///        multiplexed (input too from protocol 30).
 class Sender final : public MessageHandler {
@@ -55,10 +66,8 @@ public:
         bool chrooted = false;
         std::string module_name;
         /// Transfer logging (upstream log_item on a server: the daemon log only): called
-        /// for each file sent with its F_PATHNAME directory (module-relative), its item
-        /// flags and the bytes written while it was sent; may be empty.
-        std::function<void(const SentFile&, const std::string& pathname, std::uint32_t iflags,
-                           std::int64_t bytes_written)> log_item;
+        /// for each file sent and for each entry maybe_log_item would log; may be empty.
+        std::function<void(const SentLogItem&)> log_item;
     };
 
     Sender(const SenderOptions& options, Services services, const ChmodRules* chmod);

@@ -55,6 +55,7 @@ struct SenderOptions {
     bool inplace_partial = false;              ///< CF_INPLACE_PARTIAL_DIR
     bool make_backups = false;                 ///< -b (changes what --inplace updates below 29)
     bool remove_source_files = false;
+    int info_remove = 0;                       ///< --info=remove level ("sender removed" lines)
     bool ignore_errors = false;
     bool ignore_nonreadable = false;           ///< the module's "ignore nonreadable"
     SymlinkPolicy links;
@@ -73,8 +74,10 @@ struct SenderOptions {
     std::chrono::seconds io_timeout{0};
     int bwlimit_kib = 0;
     int verbose = 0;
-    bool log_transfers = false;                ///< "transfer logging" or --log-file-format
-    std::string log_format;
+    // What upstream log.c:maybe_log_item looks at on a sending server.
+    int info_name = 0;                         ///< INFO_GTE(NAME, n)
+    int stdout_format_has_i = 0;               ///< from the client's -i / --out-format
+    bool logfile_format_has_i = false;         ///< the daemon's log format has %i
 };
 
 /// @brief The receiving side's view of one session (a push: upstream's generator and

@@ -65,6 +65,7 @@ transfer::SenderOptions sender_options(const daemon::ServerOptions& o, const Sta
     s.inplace_partial = plan.inplace_partial;
     s.make_backups = o.make_backups != 0;
     s.remove_source_files = o.remove_source_files != 0;
+    s.info_remove = o.info_levels[9]; // INFO_REMOVE
     s.ignore_errors = o.ignore_errors != 0;
     s.ignore_nonreadable = ctx.module.ignore_nonreadable;
     s.links.preserve_links = o.preserve_links != 0;
@@ -90,6 +91,8 @@ transfer::SenderOptions sender_options(const daemon::ServerOptions& o, const Sta
     s.io_timeout = std::chrono::seconds(ctx.io_timeout);
     s.bwlimit_kib = daemon::effective_bwlimit(o.bwlimit, ctx.defaults.bwlimit_kib);
     s.verbose = o.verbose;
+    s.info_name = o.info_levels[6]; // INFO_NAME
+    s.stdout_format_has_i = o.stdout_format_has_i;
     return s;
 }
 
@@ -118,8 +121,12 @@ public:
 
     [[nodiscard]] bool enabled() const noexcept { return format_.logs_items(); }
 
-    void item(const transfer::SentFile& f, const std::string& pathname, std::uint32_t iflags, std::int64_t written)
+    [[nodiscard]] bool format_has_i() const noexcept { return format_.has_i; }
+
+    void item(const transfer::SentLogItem& sent)
     {
+        const transfer::SentFile& f = sent.file;
+        const std::string& pathname = sent.pathname;
         transfer::LogItem it;
         it.op = "send";
         it.name = f.entry.name;
@@ -134,8 +141,10 @@ public:
         if (preserve_gid_)
             it.gid = f.entry.gid;
         it.symlink_target = f.entry.symlink_target;
-        it.iflags = iflags;
-        it.bytes_written = written;
+        it.hlink = std::string(sent.hlink);
+        it.iflags = sent.iflags;
+        it.bytes_written = sent.bytes_written;
+        it.bytes_read = sent.bytes_read;
         session_.now = std::time(nullptr);
         const transfer::LogLine line = transfer::render_log_format(*format_.format, session_, it);
         if (!line.ok())
@@ -247,6 +256,7 @@ int run_pull(const PullContext& ctx, daemon::ServerOptions& options, UniqueFd cl
 
     transfer::SenderOptions sopt = sender_options(options, started, ctx);
     TransferLog tlog(ctx, options, started);
+    sopt.logfile_format_has_i = tlog.format_has_i();
     // Outlives the try block: an error exit still logs the sender's totals.
     std::unique_ptr<transfer::Sender> sender;
     ending.sender_totals = [&conn, &sender] {
@@ -280,8 +290,7 @@ int run_pull(const PullContext& ctx, daemon::ServerOptions& options, UniqueFd cl
                                             ctx.module.name,
                                             {}};
         if (tlog.enabled())
-            services.log_item = [&tlog](const transfer::SentFile& f, const std::string& dir, std::uint32_t iflags,
-                                        std::int64_t written) { tlog.item(f, dir, iflags, written); };
+            services.log_item = [&tlog](const transfer::SentLogItem& item) { tlog.item(item); };
         sender = std::make_unique<transfer::Sender>(sopt, std::move(services),
                                                     chmod.all.empty() ? nullptr : &chmod.all);
         transfer::WireFilterParams wire{options.prune_empty_dirs != 0, options.delete_mode != 0,

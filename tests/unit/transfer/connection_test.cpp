@@ -152,6 +152,31 @@ TEST(Connection, TotalsStartWithMultiplexing)
     EXPECT_EQ(p.peer_read_all(), "seed" + protocol::encode_frame(protocol::MsgCode::Data, "x"));
 }
 
+// Verifies the data counters behind the transfer log's %b/%c (upstream io.c
+// total_data_written/total_data_read): a write counts as soon as it is buffered, before
+// any flush; frame headers and messages never count; input counts as it is consumed.
+TEST(Connection, DataCountersCountBufferedDataOnly)
+{
+    Pair p;
+    Recorder rec;
+    Connection c({p.ours, std::chrono::seconds(0), 0, "sender", {}});
+    c.set_handler(&rec);
+    c.start_mux_out();
+    c.start_mux_in();
+    c.write("abcd");
+    EXPECT_EQ(c.data_written(), 4u);
+    EXPECT_EQ(c.total_written(), 0u); // nothing reached the socket yet
+    c.send_message(protocol::MsgCode::Info, "note\n");
+    c.write("ef");
+    EXPECT_EQ(c.data_written(), 6u);
+    p.peer_write(protocol::encode_frame(protocol::MsgCode::Data, "xy") +
+                 protocol::encode_frame(protocol::MsgCode::Info, "hi\n") +
+                 protocol::encode_frame(protocol::MsgCode::Data, "z"));
+    EXPECT_EQ(read_n(c, 3), "xyz");
+    EXPECT_EQ(c.data_read(), 3u);
+    EXPECT_EQ(c.data_written(), 6u);
+}
+
 // Verifies in-place framing: writes of any size become MSG_DATA frames of at most 64 KiB
 // holding the bytes in order, a message closes the open frame, and no empty frame is sent.
 TEST(Connection, FramesLargeAndSmallWritesInPlace)
