@@ -174,11 +174,20 @@ void HandshakeMachine::reject_option(const OptionParseResult& parsed)
         close();
         return;
     }
+    const std::string setup = encode_setup(plan);
+    RefusalEnding ending = option_refusal(plan, setup, options.am_sender != 0, parsed.files_from_seen,
+                                          parsed.client_message);
+    if (options.am_sender) {
+        // Upstream log.c:log_exit: a sender logs its totals, then the error. Its
+        // stats.total_written only counts what went through the multiplexed output (the
+        // message frame); nothing was read that way. The frame is far below 1000 bytes,
+        // so the number needs no thousands separator.
+        log("sent " + std::to_string(ending.now.size() - setup.size()) + " bytes  received 0 bytes  total size 0");
+    }
     log(without_newline(rsync_error_line(4, kSiteOptionRefused,
                                          options.am_sender ? UpstreamRole::Sender : UpstreamRole::Receiver)),
         HandshakeLog::Level::Error);
-    end_with(option_refusal(plan, encode_setup(plan), options.am_sender != 0, parsed.files_from_seen,
-                            parsed.client_message));
+    end_with(std::move(ending));
 }
 
 void HandshakeMachine::reject_policy(ServerOptions& options, const ProtocolSetupPlan& plan, const Rejection& why)

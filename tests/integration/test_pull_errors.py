@@ -29,6 +29,10 @@ Checked:
   upstream's set_refuse_options logs ``No match for refuse-options string "WORD"`` for each
   one every time it parses a client's arguments, before the ``rsync on`` line; the pull
   itself succeeds;
+- a pull refused by ``refuse options`` (``-c`` against ``refuse options = c``) at protocols
+  29..32: the sending daemon's log has upstream's order, the error, then ``sent N bytes
+  received 0 bytes  total size 0`` (N counts only the multiplexed error frame, as
+  upstream's stats do), then ``rsync error: requested action not supported (code 4)``;
 - file names with control characters in the transfer log and in error lines: escaped as
   upstream's log file has them (``\\#ooo``);
 - ``--open-noatime`` (or the module's ``open noatime``) with ``uid = nobody`` over a tree
@@ -227,6 +231,25 @@ class RefuseOptionsNoMatchTest(PullErrorTestCase):
         self.assertEqual([x for x in log if x.startswith("No match")], expected, log)
         request = next(i for i, x in enumerate(log) if x.startswith("rsync on "))
         self.assertLess(log.index(expected[-1]), request, log)
+
+
+class RefusedOptionLogTest(PullErrorTestCase):
+    """The log of a pull that "refuse options" stops."""
+
+    def test_sender_logs_totals_between_error_lines(self):
+        """Verifies the whole session log, in order, against upstream's."""
+        root = self.module_dir()
+        pair = self.start_pair(f"[mod]\n    path = {root}\n    refuse options = c\n")
+        for proto in PROTOCOLS:
+            with self.subTest(protocol=proto):
+                # The client reads on into upstream's reset connection: exit 10.
+                log = self.compare(pair, [f"--protocol={proto}", "-ac", "{url}/mod/"], f"dest-{proto}",
+                                   r"^.*rsync error: ", 10)
+                refusal = "rsync: The server is configured to refuse --checksum (-c)"
+                self.assertIn(refusal, log)
+                totals = log.index(refusal) + 1
+                self.assertEqual(log[totals], f"sent {len(refusal) + 5} bytes  received 0 bytes  total size 0", log)
+                self.assertTrue(log[totals + 1].startswith("rsync error: requested action not supported"), log)
 
 
 class LogEscapingTest(PullErrorTestCase):
