@@ -8,6 +8,7 @@
 
 #include <xxhash.h>
 
+#include <algorithm>
 #include <array>
 #include <new>
 #include <stdexcept>
@@ -103,6 +104,35 @@ std::size_t checksum_length(ChecksumKind kind) noexcept
         return 8;
     }
     return 0;
+}
+
+std::optional<std::string> checksum_hex(ChecksumKind kind, std::span<const std::byte> sum)
+{
+    bool reversed = false;
+    switch (kind) {
+    case ChecksumKind::None:
+    case ChecksumKind::Md4Old:
+        return std::nullopt;
+    case ChecksumKind::Md4:
+    case ChecksumKind::Md5:
+    case ChecksumKind::Sha1:
+        break;
+    case ChecksumKind::Xxh64:
+    case ChecksumKind::Xxh3:
+    case ChecksumKind::Xxh128:
+        reversed = true;
+        break;
+    }
+    const std::size_t n = std::min(checksum_length(kind), sum.size());
+    static constexpr char kDigits[] = "0123456789abcdef";
+    std::string out;
+    out.reserve(n * 2);
+    for (std::size_t i = 0; i < n; ++i) {
+        const auto b = static_cast<unsigned>(sum[reversed ? n - 1 - i : i]);
+        out += kDigits[b >> 4];
+        out += kDigits[b & 0xF];
+    }
+    return out;
 }
 
 std::optional<ChecksumKind> checksum_by_name(std::string_view name) noexcept

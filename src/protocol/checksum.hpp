@@ -10,6 +10,7 @@
 #include <memory>
 #include <optional>
 #include <span>
+#include <string>
 #include <string_view>
 
 // xxhash's streaming states, kept out of this header.
@@ -42,6 +43,12 @@ inline constexpr std::size_t kMaxChecksumLength = 20;
 /// @brief Digest length of @p kind in bytes (upstream checksum.c:csum_len_for_type):
 ///        16 for MD4/MD5/xxh128, 20 for SHA-1, 8 for xxh64/xxh3, 1 for none.
 [[nodiscard]] std::size_t checksum_length(ChecksumKind kind) noexcept;
+
+/// @brief A digest of @p kind in hex as the log's %C shows it (upstream util2.c:sum_as_hex
+///        with checksum.c:canonical_checksum): MD4, MD5 and SHA-1 byte by byte, the xxhash
+///        kinds from the last byte (their big-endian value); nullopt for none and the old
+///        MD4 forms, which have no canonical spelling. Uses the first checksum_length() bytes.
+[[nodiscard]] std::optional<std::string> checksum_hex(ChecksumKind kind, std::span<const std::byte> sum);
 
 /// @brief The kind a checksum name selects, matched case-insensitively as upstream's
 ///        compat.c:get_nni_by_name does ("xxhash" is xxh64). Never returns Md4Old.

@@ -445,7 +445,8 @@ void Sender::send_one(std::int32_t ndx, SentFile& file, std::uint32_t iflags, st
     if (s_.log_item)
         s_.log_item(SentLogItem{file, flists_.pathname_of(file), iflags, {},
                                 static_cast<std::int64_t>(s_.conn.data_written() - written_before),
-                                static_cast<std::int64_t>(s_.conn.data_read() - read_before)});
+                                static_cast<std::int64_t>(s_.conn.data_read() - read_before),
+                                std::as_bytes(sum)});
     file.sent = true;
 }
 

@@ -21,6 +21,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -50,6 +51,7 @@ struct SentLogItem {
     std::string_view hlink;        ///< the request's xname (%L " => NAME"); empty if none
     std::int64_t bytes_written = 0; ///< written while it was sent (0 when not transferred)
     std::int64_t bytes_read = 0;    ///< read while it was sent (0 when not transferred)
+    std::span<const std::byte> file_sum{}; ///< the whole-file sum sent after the data (empty if none)
 };
 
 /// @brief One pull, on a connection whose protocol setup is done and whose output is

@@ -117,6 +117,8 @@ public:
             o.always_checksum ? started.checksums.file_list : started.checksums.transfer.kind);
         preserve_uid_ = o.preserve_uid != 0;
         preserve_gid_ = o.preserve_gid != 0;
+        file_list_sum_ = started.checksums.file_list;
+        transfer_sum_ = started.checksums.transfer.kind;
     }
 
     [[nodiscard]] bool enabled() const noexcept { return format_.logs_items(); }
@@ -145,6 +147,12 @@ public:
         it.iflags = sent.iflags;
         it.bytes_written = sent.bytes_written;
         it.bytes_read = sent.bytes_read;
+        // %C: upstream log.c shows the --checksum sum of the file list, or the sum sent
+        // after the file's data.
+        if (session_.always_checksum && !f.entry.checksum.empty())
+            it.file_sum_hex = protocol::checksum_hex(file_list_sum_, std::as_bytes(std::span(f.entry.checksum)));
+        if (!sent.file_sum.empty())
+            it.xfer_sum_hex = protocol::checksum_hex(transfer_sum_, sent.file_sum);
         session_.now = std::time(nullptr);
         const transfer::LogLine line = transfer::render_log_format(*format_.format, session_, it);
         if (!line.ok())
@@ -157,6 +165,8 @@ private:
     transfer::LogSession session_;
     bool preserve_uid_ = false;
     bool preserve_gid_ = false;
+    protocol::ChecksumKind file_list_sum_ = protocol::ChecksumKind::Md5;
+    protocol::ChecksumKind transfer_sum_ = protocol::ChecksumKind::Md5;
 };
 
 } // namespace

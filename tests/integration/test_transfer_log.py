@@ -7,7 +7,10 @@ Checked:
 - a pull with ``log format = %i %n%L``: besides the files sent, the entries the client
   only itemizes (new symlinks ``cL+++++++++ lnk -> a.txt``, directories ``cd+++++++++
   sub/``) are logged, as upstream's sender does through log.c:maybe_log_item when the
-  format has %i; with the stock client and, when built, the 3.1.3 and 3.0.9 clients;
+  format has %i (an old client, given with ``OCR_RSYNC_CLIENT``, is checked the same way);
+- ``%C`` on a pull: the sum sent after each file's data in upstream's canonical hex
+  (xxh128 and xxh64 from the last byte, md5 and md4 in order), the file-list sum with
+  ``-c``, and blanks where there is none (directories, symlinks, MD4 before protocol 30);
 - ``%b`` and ``%c`` (bytes written and read for the file, counted as data enters and
   leaves the I/O buffers, without multiplexing headers): a pull of a small file that has
   a basis on the client, of a new 300000-byte file, and a push of a new 3-byte file.
@@ -23,7 +26,6 @@ import harness as h
 
 FIXED = 1_500_000_000
 BIG = random.Random(7).randbytes(300_000)
-OLD_CLIENTS = ("/tmp/oldrsync/3.1.3/rsync", "/tmp/oldrsync/3.0.9/rsync")
 
 
 def _write(path: str, data, mtime: int = FIXED) -> None:
@@ -103,28 +105,36 @@ class PullItemizedLogTest(TransferLogTestCase):
         _populate(self.root)
         self.pair = self.start_pair(_config(self.root, "%i %n%L"))
 
-    def check(self, client: str = ""):
-        if client and not os.access(client, os.X_OK):
-            self.skipTest(f"{client} is not built")
+    def test_first_pull(self):
+        """Verifies the log of a first pull: symlinks and directories appear, with
+        upstream's flags, in upstream's order."""
         logs = self.run_logged((self.pair.target, self.pair.upstream), (self.root, self.root),
-                               ["-a", "{url}/m/", "{dest}/"], "pull-" + os.path.basename(os.path.dirname(client or "x/stock")),
-                               client=client)
+                               ["-a", "{url}/m/", "{dest}/"], "pull")
         for line in ("cL+++++++++ abs -> /etc/passwd", "cL+++++++++ lnk -> a.txt",
                      "cd+++++++++ emptydir/", "cd+++++++++ sub/", "<f+++++++++ sub/b.txt"):
             self.assertIn(line, logs[1])
 
-    def test_stock_client(self):
-        """Verifies the log of a first pull with the stock client: symlinks and
-        directories appear, with upstream's flags, in upstream's order."""
-        self.check()
 
-    def test_client_3_1_3(self):
-        """Verifies the same with a 3.1.3 client (protocol 31)."""
-        self.check(OLD_CLIENTS[0])
+class FileSumTest(TransferLogTestCase):
+    """%C on a pull, for each checksum choice."""
 
-    def test_client_3_0_9(self):
-        """Verifies the same with a 3.0.9 client (protocol 30)."""
-        self.check(OLD_CLIENTS[1])
+    def test_pull_sums(self):
+        """Verifies %C lines against upstream's for the default choice, md5, md4, xxh64,
+        -c, and protocol 29 (old MD4: blanks)."""
+        root = os.path.join(self.tmp, "module")
+        os.makedirs(root)
+        _populate(root)
+        pair = self.start_pair(_config(root, "%i %n %C"))
+        for i, extra in enumerate(([], ["--checksum-choice=md5"], ["--checksum-choice=md4"],
+                                   ["--checksum-choice=xxh64"], ["-c"], ["--protocol=29"])):
+            with self.subTest(args=extra):
+                logs = self.run_logged((pair.target, pair.upstream), (root, root),
+                                       ["-a", *extra, "{url}/m/", "{dest}/"], f"sums-{i}")
+                line = next(x for x in logs[1] if " a.txt " in x + " ")
+                if extra == ["--protocol=29"]:
+                    self.assertEqual(line.split(" a.txt ")[1].strip(), "", line)
+                else:
+                    self.assertRegex(line, r" a\.txt [0-9a-f]{16,40}$")
 
 
 class ByteCountsTest(TransferLogTestCase):

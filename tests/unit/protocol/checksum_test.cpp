@@ -83,6 +83,22 @@ TEST(ChecksumKinds, NamesAndLengths)
 
 // Verifies that names are matched case-insensitively, "xxhash" means xxh64, and unknown or
 // partial names match nothing.
+// Verifies %C's spelling (upstream util2.c:sum_as_hex): digests byte by byte, xxhash
+// values from the last byte, no spelling for none and the old MD4.
+TEST(ChecksumKinds, CanonicalHex)
+{
+    const std::array<std::byte, 20> bytes{std::byte{0x01}, std::byte{0x23}, std::byte{0x45}, std::byte{0x67},
+                                          std::byte{0x89}, std::byte{0xab}, std::byte{0xcd}, std::byte{0xef}};
+    EXPECT_EQ(checksum_hex(ChecksumKind::Md5, bytes), "0123456789abcdef0000000000000000");
+    EXPECT_EQ(checksum_hex(ChecksumKind::Sha1, bytes), "0123456789abcdef000000000000000000000000");
+    EXPECT_EQ(checksum_hex(ChecksumKind::Xxh64, bytes), "efcdab8967452301");
+    EXPECT_EQ(checksum_hex(ChecksumKind::Xxh128, bytes), "0000000000000000efcdab8967452301");
+    EXPECT_FALSE(checksum_hex(ChecksumKind::None, bytes).has_value());
+    EXPECT_FALSE(checksum_hex(ChecksumKind::Md4Old, bytes).has_value());
+    // A short sum is spelled as far as it goes.
+    EXPECT_EQ(checksum_hex(ChecksumKind::Md5, std::span(bytes).first(2)), "0123");
+}
+
 TEST(ChecksumKinds, ByName)
 {
     EXPECT_EQ(checksum_by_name("MD5"), ChecksumKind::Md5);
