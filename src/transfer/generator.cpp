@@ -182,6 +182,18 @@ void Generator::write_ndx(std::int32_t ndx)
     conn_.write(out);
 }
 
+void Generator::send_success(std::int32_t ndx)
+{
+    // Upstream io.c:send_msg_success as the generator calls it: the entry is in place, so
+    // the client (the sender) may remove its copy for --remove-source-files. Never in a
+    // dry run (generator.c:recv_generator return_with_success; hlink.c checks do_xfers).
+    if (s_.opt.dry_run)
+        return;
+    std::string payload;
+    protocol::put_i32(payload, ndx);
+    conn_.send_message(protocol::MsgCode::Success, payload);
+}
+
 void Generator::maybe_keepalive()
 {
     if (s_.opt.flist.protocol >= 30)
@@ -203,8 +215,11 @@ void Generator::handle_event(const PushEvent& ev)
         break;
     case K::Success:
     case K::NoSend:
-        // Upstream io.c:got_flist_entry_status; a hard-linked file stays in progress until
-        // its group is finished (check_for_finished_files).
+        // Upstream io.c:got_flist_entry_status: a file the receiver wrote is passed on to
+        // the client for --remove-source-files (and --remove-sent-files); a hard-linked
+        // file stays in progress until its group is finished (check_for_finished_files).
+        if (ev.kind == K::Success && s_.opt.remove_source_files)
+            send_success(ev.ndx);
         if (s_.opt.flist.inc_recurse)
             if (ListState* st = state_of(ev.ndx))
                 --st->in_progress;
@@ -1125,6 +1140,10 @@ void Generator::gen_symlink(const protocol::FileEntry& e, const std::string& rel
             itemize(e, mode, ndx, 0, &st, 0);
             if (hl_.find(ndx))
                 finish_hard_link(ndx, rel, &st); // the group's leader from now on
+            // Upstream generator.c:recv_generator: an unchanged link is "sent" for
+            // --remove-source-files only (not the old --remove-sent-files).
+            if (o.remove_source_files == 1)
+                send_success(ndx);
             return;
         }
     }
@@ -1153,6 +1172,9 @@ void Generator::gen_symlink(const protocol::FileEntry& e, const std::string& rel
         report_.emit(LogCode::Log, e.name + " -> " + e.symlink_target + "\n");
     if (hl_.find(ndx))
         finish_hard_link(ndx, rel, nullptr);
+    // Upstream generator.c:recv_generator: a made symlink counts for --remove-sent-files too.
+    if (o.remove_source_files)
+        send_success(ndx);
 }
 
 void Generator::gen_special(const protocol::FileEntry& e, const std::string& rel, std::int32_t ndx, int statret,
@@ -1170,6 +1192,8 @@ void Generator::gen_special(const protocol::FileEntry& e, const std::string& rel
             itemize(e, mode, ndx, 0, &st, 0);
             if (hl_.find(ndx))
                 finish_hard_link(ndx, rel, &st);
+            if (o.remove_source_files == 1)
+                send_success(ndx); // upstream generator.c:recv_generator
             return;
         }
     }
@@ -1206,6 +1230,8 @@ void Generator::gen_special(const protocol::FileEntry& e, const std::string& rel
         itemize(e, mode, ndx, shown, shown_st, kItemLocalChange | kItemReportChange);
     if (hl_.find(ndx))
         finish_hard_link(ndx, rel, nullptr);
+    if (o.remove_source_files == 1)
+        send_success(ndx); // upstream generator.c:recv_generator: a made device or special
 }
 
 void Generator::gen_file(const protocol::FileEntry& e, const std::string& rel, std::int32_t ndx, int statret,
@@ -1235,8 +1261,11 @@ void Generator::gen_file(const protocol::FileEntry& e, const std::string& rel, s
     if (!basis_dirs_.empty() && (statret != 0 || o.alt_dest_type != kCopyDest)) {
         struct stat cmp_st{};
         const int j = try_dests_reg(e, ndx, rel, mode, statret == 0 ? &st : nullptr, alt_rel, cmp_st);
-        if (j == -2)
+        if (j == -2) {
+            if (o.remove_source_files == 1)
+                send_success(ndx); // upstream generator.c:recv_generator: settled by an alt-dest
             return;
+        }
         if (j >= 0) {
             alt_type = j;
             st = cmp_st;
@@ -1267,6 +1296,10 @@ void Generator::gen_file(const protocol::FileEntry& e, const std::string& rel, s
                 itemize(e, mode, ndx, statret, &st, 0);
                 if (hl_.find(ndx))
                     finish_hard_link(ndx, rel, &st);
+                // Upstream generator.c:recv_generator return_with_success: an up-to-date
+                // file is as good as sent for --remove-source-files.
+                if (o.remove_source_files == 1)
+                    send_success(ndx);
                 return;
             }
             if (!redo && o.append_mode > 0 && st.st_size >= e.size)
@@ -1416,7 +1449,10 @@ bool Generator::hard_link_check(const protocol::FileEntry& e, std::int32_t ndx, 
         }
         leader_st = {};
     }
-    maybe_hard_link(e, ndx, rel, statret, statret == 0 ? &st : nullptr, leader_rel, leader_st, leader_name);
+    // Upstream hlink.c:hard_link_check: a member linked to its leader counts as sent.
+    if (maybe_hard_link(e, ndx, rel, statret, statret == 0 ? &st : nullptr, leader_rel, leader_st, leader_name) &&
+        s_.opt.remove_source_files == 1)
+        send_success(ndx);
     return true;
 }
 
@@ -1515,9 +1551,12 @@ void Generator::finish_hard_link(std::int32_t fin_ndx, const std::string& rel, c
         const std::string mrel = s_.local_path(me->name);
         struct stat mst{};
         const int mret = stat_entry(s_, report_, mrel, mst) == 0 ? 0 : -1;
-        (void)maybe_hard_link(*me, ndx, mrel, mret, mret == 0 ? &mst : nullptr, rel, stp ? *stp : st,
-                              fe ? fe->name : rel);
+        const bool linked = maybe_hard_link(*me, ndx, mrel, mret, mret == 0 ? &mst : nullptr, rel,
+                                            stp ? *stp : st, fe ? fe->name : rel);
         bump_in_progress(ndx, -1);
+        // Upstream hlink.c:finish_hard_link: each member linked now counts as sent.
+        if (linked && s_.opt.remove_source_files == 1)
+            send_success(ndx);
     }
     if (s_.opt.flist.inc_recurse)
         if (HardLinkTable::Prior* node = hl_.prior(gnum))

@@ -140,6 +140,7 @@ transfer::ReceiverOptions receiver_options(const daemon::ServerOptions& o, const
     }
     r.delay_updates = o.delay_updates != 0;
     r.preallocate = o.preallocate_files != 0;
+    r.remove_source_files = o.remove_source_files;
 
     r.preserve_perms = o.preserve_perms != 0;
     r.preserve_executability = o.preserve_executability != 0;

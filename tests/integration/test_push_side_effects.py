@@ -1,0 +1,223 @@
+# SPDX-License-Identifier: MIT
+"""Push options whose effects reach past the module tree: the client's own source tree,
+what the client prints and what the daemon logs.
+
+Each case prepares, for the target daemon and for upstream's ``rsync --daemon`` alike, a
+fresh source directory on the client's side and a fresh module directory (module ``m``,
+``use chroot = no``, so ``munge symlinks`` is on by default), pushes with the stock client
+to both at the same time, and compares with upstream's run: the exit code, the client's
+stdout and stderr (byte counts and version suffixes blanked), both module trees and both
+source trees (attribute for attribute), and the daemon log lines of the session (times,
+pids, byte counts and paths blanked).
+
+Cases:
+
+- ``--remove-source-files`` (also with ``-H``, ``--no-inc-recursive``, ``--delay-updates``
+  and ``--protocol=29``) and ``--remove-sent-files``: the receiving side reports each file,
+  hard link, symlink and special it has in place (MSG_SUCCESS), and the client removes
+  those sources; files already up to date count too, with ``-n`` nothing is removed
+  (upstream receiver.c:recv_files, generator.c:recv_generator, hlink.c:finish_hard_link).
+"""
+
+import os
+import re
+import threading
+import time
+import unittest
+from typing import Callable, Optional
+
+import harness as h
+import tree
+
+ROOT = h.running_as_root()
+OLD_S = 1_500_000_000
+NEW_S = 1_600_000_000
+
+
+def _write(root: str, rel: str, data: str, mtime: int) -> None:
+    path = os.path.join(root, rel)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w") as fh:
+        fh.write(data)
+    os.utime(path, (mtime, mtime))
+
+
+def _symlink(root: str, rel: str, target: str, mtime: int) -> None:
+    path = os.path.join(root, rel)
+    os.symlink(target, path)
+    os.utime(path, (mtime, mtime), follow_symlinks=False)
+
+
+def _fix_dir_times(root: str, mtime: int) -> None:
+    for dp, dns, _fns in os.walk(root, topdown=False):
+        for n in dns:
+            os.utime(os.path.join(dp, n), (mtime, mtime), follow_symlinks=False)
+    os.utime(root, (mtime, mtime))
+
+
+def _config(extra: str) -> Callable[[str], str]:
+    return lambda root: h.push_module_config(root, name="m", chroot=False, extra=extra)
+
+
+class _Side:
+    """One daemon with its own module directory and its own client-side source."""
+
+    def __init__(self, base: str, role: str, kind: str, extra: str):
+        self.dir = os.path.join(base, role)
+        self.src = os.path.join(self.dir, "src")
+        self.mod = os.path.join(self.dir, "mod")
+        os.makedirs(self.src)
+        os.makedirs(self.mod)
+        for d in (self.dir, self.mod):
+            os.chmod(d, 0o755)
+        self.daemon = h.Daemon(kind, _config(extra)(self.mod))
+
+    def settled_log_since(self, mark: int) -> str:
+        """The log since ``mark`` once the session has written its last line (the daemon
+        logs its totals as the session ends, after the client may have exited)."""
+        deadline = time.monotonic() + 5
+        text = self.daemon.log_since(mark)
+        quiet_since = time.monotonic()
+        while time.monotonic() < deadline:
+            time.sleep(0.1)
+            now = self.daemon.log_since(mark)
+            if now != text:
+                text, quiet_since = now, time.monotonic()
+            elif time.monotonic() - quiet_since >= 0.6:
+                break
+        return text
+
+
+def _normalise_log(text: str, side: _Side) -> list[str]:
+    out = []
+    for line in text.splitlines():
+        line = re.sub(r"^\d{4}/\d\d/\d\d \d\d:\d\d:\d\d \[\d+\] ", "", line)
+        line = line.replace(side.dir, "<D>")
+        line = re.sub(r"\(\d+\.\d+\.\d+\.\d+\)", "(<IP>)", line)
+        line = re.sub(r"\b(sent|received) \d+ bytes", r"\1 <N> bytes", line)
+        out.append(line)
+    return out
+
+
+class PushSideEffectsTest(unittest.TestCase):
+    """Per case: a fresh daemon pair (target and upstream), each with its own trees."""
+
+    def push(self, args: list[str], prepare: Callable[[str, str], None], *, extra: str = "",
+             expect_rc: Optional[int] = 0, client_path: str = "{src}/",
+             sources: Optional[list[str]] = None, unordered_stdout: bool = False):
+        """Prepares both sides with ``prepare(src, mod)``, pushes ``args`` plus the source
+        arguments (``sources``, default ``{src}/``) to ``rsync://.../m/`` on both and
+        compares everything with upstream's run; returns (target side, upstream side,
+        target result, upstream result)."""
+        base = h.make_temp_dir("ocr-push-side-")
+        os.chmod(base, 0o755)
+        sides = []
+        try:
+            for role, kind in (("target", h.TARGET), ("upstream", h.UPSTREAM_KIND)):
+                sides.append(_Side(base, role, kind, extra))
+            t_side, u_side = sides
+            for s in sides:
+                prepare(s.src, s.mod)
+            results: dict[str, h.RunResult] = {}
+            marks = {id(s): s.daemon.log_mark() for s in sides}
+
+            def run(side: _Side) -> None:
+                srcs = [a.replace("{src}", side.src) for a in (sources or [client_path])]
+                results[side.dir] = h.run_against(side.daemon, args + srcs + ["{url}/m/"])
+
+            threads = [threading.Thread(target=run, args=(s,)) for s in sides]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            res_t, res_u = results[t_side.dir], results[u_side.dir]
+            logs = [_normalise_log(s.settled_log_since(marks[id(s)]), s) for s in sides]
+        finally:
+            for s in sides:
+                s.daemon.stop()
+        problems = []
+        if expect_rc is not None and res_u.returncode != expect_rc:
+            problems.append(f"EXPECTATION ERROR: upstream exited {res_u.returncode}, "
+                            f"the test expects {expect_rc}")
+        if res_t.returncode != res_u.returncode:
+            problems.append(f"exit code {res_t.returncode}, upstream {res_u.returncode}")
+        for what, t, u in (("stdout", res_t.stdout, res_u.stdout),
+                           ("stderr", res_t.stderr, res_u.stderr)):
+            nt = h.normalise_transfer_text(t, [t_side.daemon], [(t_side.dir, "<D>")])
+            nu = h.normalise_transfer_text(u, [u_side.daemon], [(u_side.dir, "<D>")])
+            if what == "stdout" and unordered_stdout:
+                nt, nu = ("\n".join(sorted(x.splitlines())) for x in (nt, nu))
+            if nt != nu:
+                problems.append(f"{what} differs:\n--- upstream\n{nu}--- target\n{nt}")
+        if logs[0] != logs[1]:
+            problems.append("daemon logs differ:\n--- upstream\n" + "\n".join(logs[1])
+                            + "\n--- target\n" + "\n".join(logs[0]))
+        for what in ("mod", "src"):
+            got_t = tree.snapshot(getattr(t_side, what))
+            got_u = tree.snapshot(getattr(u_side, what))
+            # A removal on the client's side gives the directory the moment it happened.
+            rules = tree.Rules(exact_times=True, owners=ROOT, dir_times=what == "mod",
+                               time_exempt=lambda p: p == ".")
+            diff = tree.diff_trees(got_u, got_t, rules)
+            if diff:
+                problems.append(f"{what} trees differ:\n    " + "\n    ".join(diff[:40]))
+        if problems:
+            self.fail(f"{' '.join(args)}:\n- " + "\n- ".join(problems)
+                      + f"\n{h.brief_result(res_t)}\n{h.brief_result(res_u)}")
+        return t_side, u_side, res_t, res_u
+
+    # --- --remove-source-files ----------------------------------------------------------
+
+    @staticmethod
+    def _rsf_tree(src: str, mod: str) -> None:
+        _write(mod, "keep.txt", "same\n", NEW_S)
+        _write(mod, "old.txt", "stale\n", OLD_S)
+        for rel, data in (("a.txt", "new a\n"), ("d/b.txt", "bee " * 300), ("keep.txt", "same\n"),
+                          ("old.txt", "fresh\n")):
+            _write(src, rel, data, NEW_S)
+        os.link(os.path.join(src, "a.txt"), os.path.join(src, "hl"))
+        _symlink(src, "lnk", "a.txt", NEW_S)
+        os.mkfifo(os.path.join(src, "fifo"))
+        os.utime(os.path.join(src, "fifo"), (NEW_S, NEW_S))
+        _fix_dir_times(src, NEW_S)
+        _fix_dir_times(mod, NEW_S)
+
+    def _assert_sources_removed(self, side: _Side) -> None:
+        left = sorted(p for p, e in tree.snapshot(side.src).entries.items() if e.kind != "dir")
+        self.assertEqual(left, [], f"sources left behind: {left}")
+
+    def test_remove_source_files(self):
+        # Verifies that every sent file, the hard link, the symlink and the fifo leave the
+        # source, the unchanged keep.txt included, with -i --stats.
+        t, _u, _rt, _ru = self.push(["-a", "--remove-source-files", "-i", "--stats"], self._rsf_tree)
+        self._assert_sources_removed(t)
+
+    def test_remove_source_files_variants(self):
+        # Verifies the same with -H (a member linked to its leader), without incremental
+        # lists, with --delay-updates (reported after the renames) and at protocol 29.
+        for extra in (["-H"], ["-H", "--no-inc-recursive"], ["--delay-updates"],
+                      ["-H", "--protocol=29"]):
+            with self.subTest(extra=extra):
+                t, _u, _rt, _ru = self.push(["-a", "--remove-source-files", "-i"] + extra,
+                                            self._rsf_tree)
+                self._assert_sources_removed(t)
+
+    def test_remove_source_files_dry_run(self):
+        # Verifies that -n removes nothing.
+        self.push(["-a", "-n", "--remove-source-files", "-i"], self._rsf_tree)
+
+    def test_remove_sent_files(self):
+        # Verifies the old --remove-sent-files: only what was actually sent (or made, for a
+        # symlink) goes; the unchanged keep.txt and the fifo stay, and with -H so does the
+        # member made a link to its leader (hlink.c:finish_hard_link checks for 1).
+        for extra in ([], ["-H"]):
+            with self.subTest(extra=extra):
+                t, _u, _rt, _ru = self.push(["-a", "--remove-sent-files", "-i"] + extra,
+                                            self._rsf_tree)
+                self.assertTrue(os.path.exists(os.path.join(t.src, "keep.txt")))
+                self.assertFalse(os.path.exists(os.path.join(t.src, "d/b.txt")))
+                self.assertEqual(os.path.exists(os.path.join(t.src, "a.txt")), extra == ["-H"])
+
+
+if __name__ == "__main__":
+    h.main()
