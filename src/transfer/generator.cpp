@@ -940,6 +940,14 @@ void Generator::recv_generator(const protocol::FileEntry& e, std::int32_t ndx, i
         }
     }
 
+    // Upstream generator.c:recv_generator: a --delete-missing-args entry (sent with mode 0
+    // for an argument missing on the client) deletes what has its name here.
+    if (o.flist.delete_missing_args && e.mode == 0) {
+        if (statret == 0 && s_.deletion)
+            s_.deletion->delete_missing_arg(rel, st);
+        return;
+    }
+
     if (o.ignore_non_existing && statret != 0 && stat_errno == ENOENT) {
         if (is_dir) {
             if (is_dir < 0)

@@ -204,6 +204,16 @@ bool PushDeletion::make_room(const std::string& rel, const struct stat& st, std:
     return deleter_->make_room(name_of(rel), st, new_mode, recurse);
 }
 
+void PushDeletion::delete_missing_arg(const std::string& rel, const struct stat& st)
+{
+    const std::string name = name_of(rel);
+    // Upstream checks the filter list as for a non-directory (is_dir is 0 for a mode-0 entry).
+    if (filters_ && filters_->excluded(name, NameKind::File, false) != Exclusion::None)
+        return;
+    const bool recurse = s_.opt.delete_mode != 0 || s_.opt.force_delete; // upstream del_opts
+    (void)deleter_->delete_item(name, st.st_mode, recurse ? del_flag::kRecurse : 0u);
+}
+
 int PushDeletion::backup_in_way(const std::string& rel, const struct stat& st, bool atomic)
 {
     if (!gen_backup_ || S_ISDIR(st.st_mode))

@@ -17,6 +17,10 @@ Cases:
   hard link, symlink and special it has in place (MSG_SUCCESS), and the client removes
   those sources; files already up to date count too, with ``-n`` nothing is removed
   (upstream receiver.c:recv_files, generator.c:recv_generator, hlink.c:finish_hard_link).
+- ``--delete-missing-args``: an argument missing on the client deletes the module entry of
+  that name ("*deleting" line); a missing directory goes with its contents only with
+  ``--force`` (or ``--delete``), else "cannot delete non-empty directory"; also through
+  ``--files-from`` and with ``-R`` (generator.c:recv_generator, delete.c:delete_item).
 """
 
 import os
@@ -106,7 +110,8 @@ class PushSideEffectsTest(unittest.TestCase):
              expect_rc: Optional[int] = 0, client_path: str = "{src}/",
              sources: Optional[list[str]] = None, unordered_stdout: bool = False):
         """Prepares both sides with ``prepare(src, mod)``, pushes ``args`` plus the source
-        arguments (``sources``, default ``{src}/``) to ``rsync://.../m/`` on both and
+        arguments (``sources``, default ``{src}/``; ``{src}`` is each side's source dir in
+        all of them) to ``rsync://.../m/`` on both and
         compares everything with upstream's run; returns (target side, upstream side,
         target result, upstream result)."""
         base = h.make_temp_dir("ocr-push-side-")
@@ -122,8 +127,9 @@ class PushSideEffectsTest(unittest.TestCase):
             marks = {id(s): s.daemon.log_mark() for s in sides}
 
             def run(side: _Side) -> None:
-                srcs = [a.replace("{src}", side.src) for a in (sources or [client_path])]
-                results[side.dir] = h.run_against(side.daemon, args + srcs + ["{url}/m/"])
+                argv = args + (sources or [client_path]) + ["{url}/m/"]
+                results[side.dir] = h.run_against(side.daemon,
+                                                  [a.replace("{src}", side.src) for a in argv])
 
             threads = [threading.Thread(target=run, args=(s,)) for s in sides]
             for t in threads:
@@ -217,6 +223,53 @@ class PushSideEffectsTest(unittest.TestCase):
                 self.assertTrue(os.path.exists(os.path.join(t.src, "keep.txt")))
                 self.assertFalse(os.path.exists(os.path.join(t.src, "d/b.txt")))
                 self.assertEqual(os.path.exists(os.path.join(t.src, "a.txt")), extra == ["-H"])
+
+    # --- --delete-missing-args ----------------------------------------------------------
+
+    @staticmethod
+    def _dma_tree(src: str, mod: str) -> None:
+        for rel in ("x1", "x2", "sub/x3"):
+            _write(mod, rel, rel + "\n", OLD_S)
+        _write(mod, "a.txt", "old\n", OLD_S)
+        os.makedirs(os.path.join(mod, "xdir/inner"))
+        _write(src, "a.txt", "new\n", NEW_S)
+        os.makedirs(os.path.join(src, "sub"))
+        _fix_dir_times(mod, OLD_S)
+        _fix_dir_times(src, NEW_S)
+        with open(os.path.join(os.path.dirname(src), "list"), "w") as fh:
+            fh.write("a.txt\nx1\nsub/x3\nxdir\n")
+
+    def test_delete_missing_args_file(self):
+        # Verifies "*deleting   x1" and its removal, with -i and with -vv.
+        for extra in (["-i"], ["-vv"]):
+            with self.subTest(extra=extra):
+                t, _u, res_t, _ru = self.push(["-a", "--delete-missing-args"] + extra, self._dma_tree,
+                                              sources=["{src}/a.txt", "{src}/x1"])
+                self.assertFalse(os.path.exists(os.path.join(t.mod, "x1")))
+                if extra == ["-i"]:
+                    self.assertIn("*deleting   x1", res_t.stdout)
+
+    def test_delete_missing_args_directory(self):
+        # Verifies that a missing directory is deleted with its contents under --force
+        # only; without it upstream reports "cannot delete non-empty directory: xdir".
+        t, _u, res_t, _ru = self.push(["-a", "-i", "--force", "--delete-missing-args"],
+                                      self._dma_tree, sources=["{src}/xdir"])
+        self.assertIn("*deleting   xdir/inner/", res_t.stdout)
+        self.assertFalse(os.path.exists(os.path.join(t.mod, "xdir")))
+        t, _u, res_t, _ru = self.push(["-a", "-i", "--delete-missing-args"],
+                                      self._dma_tree, sources=["{src}/xdir"])
+        self.assertTrue(os.path.isdir(os.path.join(t.mod, "xdir/inner")))
+
+    def test_delete_missing_args_files_from_and_relative(self):
+        # Verifies the deletions named by --files-from (with and without -r: the missing
+        # parent "sub" is warned about, rc 24 like upstream) and by a -R argument.
+        for extra in ([], ["-r"]):
+            with self.subTest(extra=extra):
+                self.push(["-a", "-i", "--delete-missing-args", "--files-from={src}/../list"] + extra,
+                          self._dma_tree, expect_rc=None)
+        t, _u, _rt, _ru = self.push(["-a", "-R", "-i", "--delete-missing-args"], self._dma_tree,
+                                    sources=["{src}/./sub/x3"], expect_rc=None)
+        self.assertFalse(os.path.exists(os.path.join(t.mod, "sub/x3")))
 
 
 if __name__ == "__main__":
