@@ -385,9 +385,13 @@ int run_push(const PushContext& ctx, daemon::ServerOptions& options, UniqueFd cl
         transfer::WireFilterParams wire{options.prune_empty_dirs != 0, options.delete_mode != 0,
                                         options.cvs_exclude != 0};
         const transfer::PushResult result = engine.run(wire);
-        spdlog::info("{}", transfer::session_totals_line(static_cast<std::int64_t>(result.total_written),
-                                                         static_cast<std::int64_t>(result.total_read),
-                                                         result.total_size));
+        // Upstream log.c:log_exit: the receiving side's totals are logged only for a run
+        // that ends with code 0 (an I/O error, a vanished file or the --max-delete limit
+        // leave no totals line).
+        if (result.exit_code == 0)
+            spdlog::info("{}", transfer::session_totals_line(static_cast<std::int64_t>(result.total_written),
+                                                             static_cast<std::int64_t>(result.total_read),
+                                                             result.total_size));
         ending.shutting_down = true;
         return end_after_completion(ending, result.exit_code, true);
     } catch (const transfer::PushPeerExit& e) {

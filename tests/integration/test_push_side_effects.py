@@ -21,6 +21,10 @@ Cases:
   that name ("*deleting" line); a missing directory goes with its contents only with
   ``--force`` (or ``--delete``), else "cannot delete non-empty directory"; also through
   ``--files-from`` and with ``-R`` (generator.c:recv_generator, delete.c:delete_item).
+- the daemon log's "sent N bytes  received N bytes  total size N" line of a push: written
+  for a run that ends with code 0 only, so not after a dangling symlink under ``-L`` (23)
+  nor when the ``--max-delete`` limit stopped deletions (the daemon's code is 25 although
+  the client exits 0) (log.c:log_exit, cleanup.c:_exit_cleanup).
 """
 
 import os
@@ -138,6 +142,9 @@ class PushSideEffectsTest(unittest.TestCase):
                 t.join()
             res_t, res_u = results[t_side.dir], results[u_side.dir]
             logs = [_normalise_log(s.settled_log_since(marks[id(s)]), s) for s in sides]
+            # The session's lines (read before the daemons stop: a stopping upstream
+            # listener logs totals of its own).
+            self.session_logs = logs
         finally:
             for s in sides:
                 s.daemon.stop()
@@ -270,6 +277,31 @@ class PushSideEffectsTest(unittest.TestCase):
         t, _u, _rt, _ru = self.push(["-a", "-R", "-i", "--delete-missing-args"], self._dma_tree,
                                     sources=["{src}/./sub/x3"], expect_rc=None)
         self.assertFalse(os.path.exists(os.path.join(t.mod, "sub/x3")))
+
+    # --- the totals line of the daemon log ------------------------------------------------
+
+    @staticmethod
+    def _errors_tree(src: str, mod: str) -> None:
+        _write(src, "a.txt", "a\n", NEW_S)
+        _symlink(src, "dangling", "nowhere", NEW_S)
+        for rel in ("gone1", "gone2", "gone3"):
+            _write(mod, rel, "old\n", OLD_S)
+        _fix_dir_times(src, NEW_S)
+        _fix_dir_times(mod, OLD_S)
+
+    def test_no_totals_line_after_errors(self):
+        # Verifies the log of runs ending in 23 (-L with a dangling symlink) and of one whose
+        # deletions --max-delete=1 stopped (three to do): no totals line.
+        for args, rc in ((["-a", "-L", "-i", "--stats"], 23),
+                         (["-a", "-i", "--delete", "--max-delete=1"], 0)):
+            with self.subTest(args=args):
+                self.push(args, self._errors_tree, expect_rc=rc)
+                self.assertFalse([ln for ln in self.session_logs[0] if "total size" in ln])
+
+    def test_totals_line_after_success(self):
+        # Verifies that a clean push still logs its totals.
+        self.push(["-a", "-i"], self._errors_tree)
+        self.assertTrue([ln for ln in self.session_logs[0] if "total size" in ln])
 
 
 if __name__ == "__main__":
