@@ -309,7 +309,13 @@ bool BackupMaker::unsafe_link(const std::string& name, std::string& target) cons
     return unsafe_symlink(target, name);
 }
 
-std::optional<std::string> BackupMaker::copy_backup(const std::string& name)
+void BackupMaker::announce(const std::string& name, const std::string& shown) const
+{
+    if (s_.info_backup >= 1)
+        say(LogCode::Info, "backed up " + name + " to " + shown + "\n");
+}
+
+std::optional<std::string> BackupMaker::copy_backup(const std::string& name, bool announce_now)
 {
     // Upstream: generator.c:recv_generator's --inplace backup (back_file / f_copy), whose
     // copy is written while the block sums are read; copying first gives the same bytes.
@@ -333,8 +339,8 @@ std::optional<std::string> BackupMaker::copy_backup(const std::string& name)
         }
         copy_attrs(to, *shown, regular_attrs(from, name, st));
     }
-    if (s_.info_backup >= 1)
-        say(LogCode::Info, "backed up " + name + " to " + *shown + "\n");
+    if (announce_now)
+        announce(name, *shown);
     return shown;
 }
 

@@ -1331,6 +1331,20 @@ void Generator::gen_file(const protocol::FileEntry& e, const std::string& rel, s
         }
     }
 
+    // Upstream generator.c:recv_generator (back_file): with --inplace -b the file's old
+    // contents are copied to its backup before the sender is asked for the file; a backup
+    // that fails leaves the file alone. The "backed up" line comes after the sums.
+    std::optional<std::string> inplace_backup;
+    if (statret == 0 && o.inplace && o.make_backups && basis_type == kBasisFname && !o.dry_run && s_.deletion) {
+        inplace_backup = s_.deletion->backup_for_inplace(rel);
+        if (!inplace_backup)
+            return;
+    }
+    auto announce_backup = [&] {
+        if (inplace_backup)
+            s_.deletion->announce_inplace_backup(rel, *inplace_backup);
+    };
+
     // Upstream: a member of a hard-link group that is not its last waits for the last
     // one to arrive, then becomes a link to it (finish_hard_link).
     if (statret != 0)
@@ -1369,6 +1383,7 @@ void Generator::gen_file(const protocol::FileEntry& e, const std::string& rel, s
     if (statret != 0 || o.whole_file || !basis || st.st_size <= 0 || !block_sum_) {
         protocol::put_sum_head(h, protocol::SumHead{}, o.flist.protocol);
         conn_.write(h);
+        announce_backup();
         return;
     }
     const auto head = choose_sum_head_checked(st.st_size, bp);
@@ -1376,11 +1391,13 @@ void Generator::gen_file(const protocol::FileEntry& e, const std::string& rel, s
         report_.emit(LogCode::Warning, "WARNING: file is too large for checksum sending: " + e.name + "\n");
         protocol::put_sum_head(h, protocol::SumHead{}, o.flist.protocol);
         conn_.write(h);
+        announce_backup();
         return;
     }
     FileDataWindow window(basis.get(), st.st_size);
     write_basis_sums(conn_, *head, window, *block_sum_, o.flist.protocol, [this] { maybe_keepalive(); },
                      bp.append);
+    announce_backup();
 }
 
 std::int32_t Generator::check_prior(std::int32_t ndx, std::string& done_name)

@@ -225,10 +225,13 @@ std::optional<std::string> PushDeletion::backup_for_inplace(const std::string& r
 {
     if (!gen_backup_)
         return std::nullopt;
-    const std::optional<std::string> shown = gen_backup_->copy_backup(name_of(rel));
-    if (!shown)
-        return std::nullopt;
-    return gen_backup_->module_path_of_backup(*shown);
+    return gen_backup_->copy_backup(name_of(rel), false);
+}
+
+void PushDeletion::announce_inplace_backup(const std::string& rel, const std::string& shown)
+{
+    if (gen_backup_)
+        gen_backup_->announce(name_of(rel), shown);
 }
 
 bool PushDeletion::backup_replaced(const std::string& rel)

@@ -62,10 +62,14 @@ public:
     ///        is left alone.
     void delete_missing_arg(const std::string& rel, const struct stat& st);
     /// @brief The --inplace backup (upstream recv_generator's back_file): copies @p rel
-    ///        (module-relative) to its backup name before it is updated in place.
-    /// @return the backup's module-relative path, or nullopt (after a message) on failure
-    ///         or without -b.
+    ///        (module-relative) to its backup name before it is updated in place, without
+    ///        the "backed up" line (see announce_inplace_backup()).
+    /// @return the backup's name as upstream shows it, or nullopt (after a message) on
+    ///         failure or without -b.
     [[nodiscard]] std::optional<std::string> backup_for_inplace(const std::string& rel);
+    /// @brief The "backed up" line of a backup_for_inplace() copy (upstream says it at the
+    ///        end of recv_generator, after the file's sums).
+    void announce_inplace_backup(const std::string& rel, const std::string& shown);
 
     /// @brief The generator thread's backups (nullptr without -b).
     [[nodiscard]] BackupMaker* generator_backup() noexcept { return gen_backup_.get(); }
