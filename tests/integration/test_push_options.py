@@ -30,6 +30,7 @@ Cases:
 - ``--inplace -b``: the old contents of a file updated in place are kept under its backup
   name (suffix or ``--backup-dir``) with its old mode and time, not in a dry run
   (generator.c:recv_generator, back_file);
+- ``-n`` over existing entries: their times and modes stay as they are;
 - ``--no-implied-dirs -R``: the implied parents are not sent, yet the push succeeds;
 - ``--delete-during -i`` at protocol 31 over a stale copy: the "*deleting" line of a
   sub-directory comes before the itemized transfer of a file of its parent, every time;
@@ -368,7 +369,7 @@ class PushOptionsTest(unittest.TestCase):
                     fh.write(data)
             os.chmod(os.path.join(r, "a.txt"), 0o600)
         for opts in (["--info=backup"], ["--suffix=.old"], ["-W", "--info=backup"],
-                     ["--backup-dir=/bk", "--info=backup"]):
+                     ["--backup-dir=/bk", "--info=backup"], ["--backup-dir=bk", "-n"]):
             with self.subTest(opts=opts):
                 for r in self.pair.roots():
                     _clear(r)
@@ -381,6 +382,22 @@ class PushOptionsTest(unittest.TestCase):
                 if "-n" not in opts:
                     with open(os.path.join(self.pair.target_root, backup), "rb") as fh:
                         self.assertEqual(fh.read(), b"old one\n" * 40)
+
+    def test_dry_run_changes_no_attributes(self):
+        # Verifies that -n leaves the times and modes of existing entries alone (upstream's
+        # syscall.c wrappers do nothing in a dry run), also with --inplace -b.
+        def prepare(r):
+            os.makedirs(os.path.join(r, "d1/d2"))
+            for rel in ("a.txt", "d1/f1"):
+                with open(os.path.join(r, rel), "wb") as fh:
+                    fh.write(b"older\n")
+            os.chmod(os.path.join(r, "a.txt"), 0o600)
+            os.chmod(os.path.join(r, "d1/d2"), 0o700)
+        for opts in ([], ["--inplace", "-b"]):
+            with self.subTest(opts=opts):
+                for r in self.pair.roots():
+                    _clear(r)
+                self.push(["-ain"] + opts, module="plain", prepare=prepare, expect_rc=0)
 
     # --- 4: --compare-dest / --copy-dest / --link-dest --------------------------------
 
