@@ -995,8 +995,13 @@ void Generator::recv_generator(const protocol::FileEntry& e, std::int32_t ndx, i
         gen_special(e, rel, ndx, statret, st);
         return;
     }
-    if (!protocol::is_regular(e.mode))
+    if (!protocol::is_regular(e.mode)) {
+        // Upstream generator.c:recv_generator: an entry this run does not make (a symlink
+        // without -l, a device or special without -D) is reported, by its list name.
+        if (o.info_nonreg >= 1)
+            report_.emit(LogCode::Info, "skipping non-regular file \"" + e.name + "\"\n");
         return;
+    }
     if (statret != 0 && stat_errno != ENOENT) {
         report_.syserr(LogCode::ErrorXfer, stat_errno, "recv_generator: failed to stat " + s_.full_fname(e.name));
         return;

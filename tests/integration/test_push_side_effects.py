@@ -21,6 +21,9 @@ Cases:
   that name ("*deleting" line); a missing directory goes with its contents only with
   ``--force`` (or ``--delete``), else "cannot delete non-empty directory"; also through
   ``--files-from`` and with ``-R`` (generator.c:recv_generator, delete.c:delete_item).
+- entries the run does not make (a symlink without ``-l``, a fifo or device without ``-D``):
+  "skipping non-regular file" on the client's stdout and in the daemon log, not with
+  ``--info=nonreg0`` (generator.c:recv_generator, INFO_NONREG is on at level 0);
 - the daemon log's "sent N bytes  received N bytes  total size N" line of a push: written
   for a run that ends with code 0 only, so not after a dangling symlink under ``-L`` (23)
   nor when the ``--max-delete`` limit stopped deletions (the daemon's code is 25 although
@@ -29,6 +32,7 @@ Cases:
 
 import os
 import re
+import stat
 import threading
 import time
 import unittest
@@ -302,6 +306,35 @@ class PushSideEffectsTest(unittest.TestCase):
         # Verifies that a clean push still logs its totals.
         self.push(["-a", "-i"], self._errors_tree)
         self.assertTrue([ln for ln in self.session_logs[0] if "total size" in ln])
+
+    # --- entries not made -----------------------------------------------------------------
+
+    @staticmethod
+    def _links_tree(src: str, mod: str) -> None:
+        _write(src, "a.txt", "a\n", NEW_S)
+        _write(src, "d/b.txt", "b\n", NEW_S)
+        _symlink(src, "lnk", "a.txt", NEW_S)
+        _symlink(src, "d/up", "../a.txt", NEW_S)
+        _symlink(src, "abs", "/etc/passwd", NEW_S)
+        os.mkfifo(os.path.join(src, "fifo"))
+        os.utime(os.path.join(src, "fifo"), (NEW_S, NEW_S))
+        if ROOT:
+            os.mknod(os.path.join(src, "dev"), 0o600 | stat.S_IFCHR, os.makedev(1, 3))
+            os.utime(os.path.join(src, "dev"), (NEW_S, NEW_S))
+        _fix_dir_times(src, NEW_S)
+
+    def test_nonregular_files_skipped(self):
+        # Verifies the "skipping non-regular file" lines (client and log) of -rt, -rtv,
+        # -rtl (links made, fifo and device skipped), -a --no-D, and none with
+        # --info=nonreg0.
+        for args in (["-rt", "-i", "--stats"], ["-rtv"], ["-rtl", "-i"], ["-a", "--no-D", "-i"],
+                     ["-rt", "-i", "--info=nonreg0"]):
+            with self.subTest(args=args):
+                _t, _u, res_t, _ru = self.push(args, self._links_tree)
+                self.assertEqual(args[0] in ("-rt", "-rtv") and "--info=nonreg0" not in args,
+                                 'skipping non-regular file "lnk"' in res_t.stdout)
+                self.assertEqual("--info=nonreg0" not in args,
+                                 'skipping non-regular file "fifo"' in res_t.stdout)
 
 
 if __name__ == "__main__":
