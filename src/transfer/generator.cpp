@@ -975,14 +975,16 @@ void Generator::recv_generator(const protocol::FileEntry& e, std::int32_t ndx, i
     if (o.preserve_links && protocol::is_symlink(e.mode)) {
         // Upstream generator.c:recv_generator: --safe-links drops a symlink whose target
         // leaves the transfer, judged from where it would be made (a solo file's own
-        // destination name); the target is the sender's, before any munging.
+        // destination name). The target is the one the receiver stored (F_SYMLINK), which a
+        // munging module has already made absolute, so there every symlink is dropped.
         if (o.safe_links) {
             const std::string where =
                 s_.dest.solo_file ? std::string(list_name_of(s_, *s_.dest.solo_file)) : e.name;
-            if (unsafe_symlink(e.symlink_target, where)) {
+            const std::string target = s_.stored_target(e);
+            if (unsafe_symlink(target, where)) {
                 if (o.info_name >= 1)
-                    report_.emit(LogCode::Info, "ignoring unsafe symlink \"" + e.name + "\" -> \"" +
-                                                    e.symlink_target + "\"\n");
+                    report_.emit(LogCode::Info,
+                                 "ignoring unsafe symlink \"" + e.name + "\" -> \"" + target + "\"\n");
                 return;
             }
         }
@@ -1182,7 +1184,7 @@ void Generator::gen_symlink(const protocol::FileEntry& e, const std::string& rel
     if (reporting)
         itemize(e, mode, ndx, shown_ret, shown_st, kItemLocalChange | kItemReportChange);
     if (reporting && o.info_name >= 1 && o.flist.protocol >= 29 && !o.logfile_format_has_i)
-        report_.emit(LogCode::Log, e.name + " -> " + e.symlink_target + "\n");
+        report_.emit(LogCode::Log, e.name + " -> " + target + "\n"); // upstream logs F_SYMLINK (munged)
     if (hl_.find(ndx))
         finish_hard_link(ndx, rel, nullptr);
     // Upstream generator.c:recv_generator: a made symlink counts for --remove-sent-files too.

@@ -211,6 +211,7 @@ public:
                     transfer::TransferLogFormat format)
         : format_(std::move(format))
     {
+        munge_symlinks_ = ctx.confined.munge_symlinks;
         session_.remote_addr = ctx.session.addr;
         session_.remote_host = ctx.module.reverse_lookup ? ctx.session.host : std::string("UNDETERMINED");
         session_.module_name = ctx.module.name;
@@ -256,7 +257,9 @@ public:
             it.uid = p.local_uid.value_or(f.uid);
         if (preserve_gid_)
             it.gid = p.local_gid.value_or(f.gid);
-        it.symlink_target = f.symlink_target;
+        // Upstream log.c's %L shows F_SYMLINK: the target as stored, munged in a munging module.
+        it.symlink_target = munge_symlinks_ ? std::string(transfer::kMungedSymlinkPrefix) + f.symlink_target
+                                            : f.symlink_target;
         it.iflags = p.iflags;
         it.bytes_read = p.bytes_read;
         std::lock_guard<std::mutex> lock(mutex_);
@@ -267,6 +270,7 @@ public:
     }
 
 private:
+    bool munge_symlinks_ = false;
     transfer::TransferLogFormat format_;
     transfer::LogSession session_;
     std::string daemon_dir_;

@@ -24,6 +24,11 @@ Cases:
 - entries the run does not make (a symlink without ``-l``, a fifo or device without ``-D``):
   "skipping non-regular file" on the client's stdout and in the daemon log, not with
   ``--info=nonreg0`` (generator.c:recv_generator, INFO_NONREG is on at level 0);
+- ``--safe-links`` into a munging module: upstream checks the target as stored, already
+  made absolute by the "/rsyncd-munged/" prefix, so every symlink is "ignoring unsafe
+  symlink" (flist.c:receive_file_entry, generator.c:recv_generator);
+- the daemon log names a pushed symlink's target as stored (munged) in ``%L`` and in its
+  ``-v`` line (log.c:log_formatted, generator.c:recv_generator);
 - the daemon log's "sent N bytes  received N bytes  total size N" line of a push: written
   for a run that ends with code 0 only, so not after a dangling symlink under ``-L`` (23)
   nor when the ``--max-delete`` limit stopped deletions (the daemon's code is 25 although
@@ -307,7 +312,7 @@ class PushSideEffectsTest(unittest.TestCase):
         self.push(["-a", "-i"], self._errors_tree)
         self.assertTrue([ln for ln in self.session_logs[0] if "total size" in ln])
 
-    # --- entries not made -----------------------------------------------------------------
+    # --- entries not made, symlinks in a munging module ------------------------------------
 
     @staticmethod
     def _links_tree(src: str, mod: str) -> None:
@@ -335,6 +340,24 @@ class PushSideEffectsTest(unittest.TestCase):
                                  'skipping non-regular file "lnk"' in res_t.stdout)
                 self.assertEqual("--info=nonreg0" not in args,
                                  'skipping non-regular file "fifo"' in res_t.stdout)
+
+    def test_safe_links_in_munging_module(self):
+        # Verifies that --safe-links drops every symlink of a push into a munging module,
+        # with -i, and with -v, which names the munged target in the message.
+        for args in (["-a", "-i", "--safe-links"], ["-av", "--safe-links"]):
+            with self.subTest(args=args):
+                t, _u, res_t, _ru = self.push(args, self._links_tree)
+                self.assertEqual('ignoring unsafe symlink "lnk" -> "/rsyncd-munged/a.txt"' in res_t.stdout,
+                                 "-av" in args)
+                self.assertFalse(os.path.lexists(os.path.join(t.mod, "lnk")))
+
+    def test_log_shows_munged_symlink_targets(self):
+        # Verifies %L of the transfer log and the -v log lines for symlinks.
+        self.push(["-a", "-i"], self._links_tree,
+                  extra="    transfer logging = yes\n    log format = %o %i %n%L\n")
+        self.assertIn("recv cL+++++++++ lnk -> /rsyncd-munged/a.txt", self.session_logs[0])
+        self.push(["-av"], self._links_tree)
+        self.assertIn("lnk -> /rsyncd-munged/a.txt", self.session_logs[0])
 
 
 if __name__ == "__main__":
