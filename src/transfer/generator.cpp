@@ -1243,6 +1243,10 @@ void Generator::gen_special(const protocol::FileEntry& e, const std::string& rel
     (void)set_attrs(e, rel, mode, nullptr, 0);
     if (reporting)
         itemize(e, mode, ndx, shown, shown_st, kItemLocalChange | kItemReportChange);
+    // Upstream generator.c:recv_generator names a made device or special in the daemon log
+    // (FLOG) with -v, as it does a symlink.
+    if (reporting && o.info_name >= 1 && o.flist.protocol >= 29 && !o.logfile_format_has_i)
+        report_.emit(LogCode::Log, e.name + "\n");
     if (hl_.find(ndx))
         finish_hard_link(ndx, rel, nullptr);
     if (o.remove_source_files == 1)

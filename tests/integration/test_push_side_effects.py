@@ -28,7 +28,7 @@ Cases:
   made absolute by the "/rsyncd-munged/" prefix, so every symlink is "ignoring unsafe
   symlink" (flist.c:receive_file_entry, generator.c:recv_generator);
 - the daemon log names a pushed symlink's target as stored (munged) in ``%L`` and in its
-  ``-v`` line (log.c:log_formatted, generator.c:recv_generator);
+  ``-v`` line, and a made fifo in its ``-v`` line (log.c:log_formatted, generator.c);
 - the daemon log's "sent N bytes  received N bytes  total size N" line of a push: written
   for a run that ends with code 0 only, so not after a dangling symlink under ``-L`` (23)
   nor when the ``--max-delete`` limit stopped deletions (the daemon's code is 25 although
@@ -352,12 +352,13 @@ class PushSideEffectsTest(unittest.TestCase):
                 self.assertFalse(os.path.lexists(os.path.join(t.mod, "lnk")))
 
     def test_log_shows_munged_symlink_targets(self):
-        # Verifies %L of the transfer log and the -v log lines for symlinks.
+        # Verifies %L of the transfer log and the -v log lines for symlinks and the fifo.
         self.push(["-a", "-i"], self._links_tree,
                   extra="    transfer logging = yes\n    log format = %o %i %n%L\n")
         self.assertIn("recv cL+++++++++ lnk -> /rsyncd-munged/a.txt", self.session_logs[0])
         self.push(["-av"], self._links_tree)
         self.assertIn("lnk -> /rsyncd-munged/a.txt", self.session_logs[0])
+        self.assertIn("fifo", self.session_logs[0])
 
 
 if __name__ == "__main__":
