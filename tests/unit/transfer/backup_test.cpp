@@ -225,5 +225,18 @@ TEST_F(BackupTest, InplaceBackupIsACopyWithTheOriginalsAttributes)
     EXPECT_FALSE(b.copy_backup("absent"));
 }
 
+TEST_F(BackupTest, InplaceBackupAnnouncedLaterWhenAsked)
+{
+    // Verifies that copy_backup(name, false) makes the copy without the "backed up" line,
+    // which announce() then gives (upstream says it after the file's sums are sent).
+    BackupMaker b = make("", "~");
+    const auto name = b.copy_backup("file", false);
+    ASSERT_TRUE(name);
+    EXPECT_EQ(read_all(d("file~")), "old file");
+    EXPECT_EQ(messages_, "");
+    b.announce("file", *name);
+    EXPECT_EQ(messages_, "backed up file to file~\n");
+}
+
 } // namespace
 } // namespace ocr::transfer
