@@ -284,7 +284,7 @@ class PushSideEffectsTest(unittest.TestCase):
                 self.push(["-a", "-i", "--delete-missing-args", "--files-from={src}/../list"] + extra,
                           self._dma_tree, expect_rc=None)
         t, _u, _rt, _ru = self.push(["-a", "-R", "-i", "--delete-missing-args"], self._dma_tree,
-                                    sources=["{src}/./sub/x3"], expect_rc=None)
+                                    sources=["{src}/./sub/x3"], expect_rc=0)
         self.assertFalse(os.path.exists(os.path.join(t.mod, "sub/x3")))
 
     # --- the totals line of the daemon log ------------------------------------------------
