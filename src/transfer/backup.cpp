@@ -38,12 +38,12 @@ std::string join_rel(std::string_view dir, std::string_view name)
     return out;
 }
 
-AttrTarget target_from(const struct stat& st, const AttrSettings& attrs)
+AttrTarget target_from(const struct stat& st, const AttrSettings& attrs, int protocol)
 {
     AttrTarget t;
     t.mode = st.st_mode;
     t.mtime = st.st_mtim.tv_sec;
-    t.mtime_nsec = static_cast<std::uint32_t>(st.st_mtim.tv_nsec);
+    t.mtime_nsec = protocol >= 31 ? static_cast<std::uint32_t>(st.st_mtim.tv_nsec) : 0;
     if (attrs.preserve_uid)
         t.uid = st.st_uid;
     if (attrs.preserve_gid)
@@ -243,7 +243,7 @@ struct stat BackupMaker::regular_attrs(const std::string& rel, std::string_view 
 void BackupMaker::copy_attrs(const std::string& to_rel, const std::string& shown, const struct stat& st)
 {
     auto on_error = [this](int err, const std::string& text) { sys(LogCode::ErrorXfer, err, text); };
-    (void)set_file_attrs(w_, to_rel, -1, target_from(st, s_.attrs), nullptr, s_.attrs, 0, "\"" + shown + "\"",
+    (void)set_file_attrs(w_, to_rel, -1, target_from(st, s_.attrs, s_.protocol), nullptr, s_.attrs, 0, "\"" + shown + "\"",
                          on_error);
 }
 

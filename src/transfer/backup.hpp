@@ -36,6 +36,9 @@ struct BackupSettings {
     int info_nonreg = 0;  ///< INFO_GTE(NONREG, n)
     /// What set_file_attrs applies to a copied backup or a new backup directory.
     AttrSettings attrs;
+    /// The session's protocol: below 31 upstream's flist.c:make_file, whose entry gives a
+    /// copied backup its attributes, keeps no nanoseconds of the mtime.
+    int protocol = 32;
     /// The longest module-relative backup name accepted (upstream MAXPATHLEN).
     std::size_t max_name = 4096;
 };

@@ -103,6 +103,7 @@ BackupSettings PushDeletion::backup_settings() const
     b.info_symsafe = o.info_symsafe;
     b.info_nonreg = o.info_nonreg;
     b.attrs = s_.attrs;
+    b.protocol = o.flist.protocol;
     return b;
 }
 
