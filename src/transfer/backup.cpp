@@ -38,12 +38,12 @@ std::string join_rel(std::string_view dir, std::string_view name)
     return out;
 }
 
-AttrTarget target_from(const struct stat& st, const AttrSettings& attrs)
+AttrTarget target_from(const struct stat& st, const AttrSettings& attrs, int protocol)
 {
     AttrTarget t;
     t.mode = st.st_mode;
     t.mtime = st.st_mtim.tv_sec;
-    t.mtime_nsec = static_cast<std::uint32_t>(st.st_mtim.tv_nsec);
+    t.mtime_nsec = protocol >= 31 ? static_cast<std::uint32_t>(st.st_mtim.tv_nsec) : 0;
     if (attrs.preserve_uid)
         t.uid = st.st_uid;
     if (attrs.preserve_gid)
@@ -243,7 +243,7 @@ struct stat BackupMaker::regular_attrs(const std::string& rel, std::string_view 
 void BackupMaker::copy_attrs(const std::string& to_rel, const std::string& shown, const struct stat& st)
 {
     auto on_error = [this](int err, const std::string& text) { sys(LogCode::ErrorXfer, err, text); };
-    (void)set_file_attrs(w_, to_rel, -1, target_from(st, s_.attrs), nullptr, s_.attrs, 0, "\"" + shown + "\"",
+    (void)set_file_attrs(w_, to_rel, -1, target_from(st, s_.attrs, s_.protocol), nullptr, s_.attrs, 0, "\"" + shown + "\"",
                          on_error);
 }
 
@@ -309,7 +309,13 @@ bool BackupMaker::unsafe_link(const std::string& name, std::string& target) cons
     return unsafe_symlink(target, name);
 }
 
-std::optional<std::string> BackupMaker::copy_backup(const std::string& name)
+void BackupMaker::announce(const std::string& name, const std::string& shown) const
+{
+    if (s_.info_backup >= 1)
+        say(LogCode::Info, "backed up " + name + " to " + shown + "\n");
+}
+
+std::optional<std::string> BackupMaker::copy_backup(const std::string& name, bool announce_now)
 {
     // Upstream: generator.c:recv_generator's --inplace backup (back_file / f_copy), whose
     // copy is written while the block sums are read; copying first gives the same bytes.
@@ -333,8 +339,8 @@ std::optional<std::string> BackupMaker::copy_backup(const std::string& name)
         }
         copy_attrs(to, *shown, regular_attrs(from, name, st));
     }
-    if (s_.info_backup >= 1)
-        say(LogCode::Info, "backed up " + name + " to " + *shown + "\n");
+    if (announce_now)
+        announce(name, *shown);
     return shown;
 }
 

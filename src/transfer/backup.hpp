@@ -36,6 +36,9 @@ struct BackupSettings {
     int info_nonreg = 0;  ///< INFO_GTE(NONREG, n)
     /// What set_file_attrs applies to a copied backup or a new backup directory.
     AttrSettings attrs;
+    /// The session's protocol: below 31 upstream's flist.c:make_file, whose entry gives a
+    /// copied backup its attributes, keeps no nanoseconds of the mtime.
+    int protocol = 32;
     /// The longest module-relative backup name accepted (upstream MAXPATHLEN).
     std::size_t max_name = 4096;
 };
@@ -82,7 +85,12 @@ public:
     ///        attributes, before the original is updated in place.
     /// @return the backup's name as backup_name() gives it; nullopt when @p name is gone or
     ///         after an error message.
-    [[nodiscard]] std::optional<std::string> copy_backup(const std::string& name);
+    /// @param announce say "backed up ..." now (upstream says it once the sums are sent:
+    ///        a caller passing false calls announce() then).
+    [[nodiscard]] std::optional<std::string> copy_backup(const std::string& name, bool announce = true);
+    /// @brief The "backed up NAME to BACKUP" line (INFO_BACKUP), for a copy_backup() made
+    ///        without announcing it.
+    void announce(const std::string& name, const std::string& shown) const;
 
     /// @brief upstream get_backup_name: the backup's name relative to the transfer root (as
     ///        upstream shows it), creating the missing backup directories on the way.

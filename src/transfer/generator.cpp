@@ -182,6 +182,18 @@ void Generator::write_ndx(std::int32_t ndx)
     conn_.write(out);
 }
 
+void Generator::send_success(std::int32_t ndx)
+{
+    // Upstream io.c:send_msg_success as the generator calls it: the entry is in place, so
+    // the client (the sender) may remove its copy for --remove-source-files. Never in a
+    // dry run (generator.c:recv_generator return_with_success; hlink.c checks do_xfers).
+    if (s_.opt.dry_run)
+        return;
+    std::string payload;
+    protocol::put_i32(payload, ndx);
+    conn_.send_message(protocol::MsgCode::Success, payload);
+}
+
 void Generator::maybe_keepalive()
 {
     if (s_.opt.flist.protocol >= 30)
@@ -203,8 +215,11 @@ void Generator::handle_event(const PushEvent& ev)
         break;
     case K::Success:
     case K::NoSend:
-        // Upstream io.c:got_flist_entry_status; a hard-linked file stays in progress until
-        // its group is finished (check_for_finished_files).
+        // Upstream io.c:got_flist_entry_status: a file the receiver wrote is passed on to
+        // the client for --remove-source-files (and --remove-sent-files); a hard-linked
+        // file stays in progress until its group is finished (check_for_finished_files).
+        if (ev.kind == K::Success && s_.opt.remove_source_files)
+            send_success(ev.ndx);
         if (s_.opt.flist.inc_recurse)
             if (ListState* st = state_of(ev.ndx))
                 --st->in_progress;
@@ -925,6 +940,14 @@ void Generator::recv_generator(const protocol::FileEntry& e, std::int32_t ndx, i
         }
     }
 
+    // Upstream generator.c:recv_generator: a --delete-missing-args entry (sent with mode 0
+    // for an argument missing on the client) deletes what has its name here.
+    if (o.flist.delete_missing_args && e.mode == 0) {
+        if (statret == 0 && s_.deletion)
+            s_.deletion->delete_missing_arg(rel, st);
+        return;
+    }
+
     if (o.ignore_non_existing && statret != 0 && stat_errno == ENOENT) {
         if (is_dir) {
             if (is_dir < 0)
@@ -952,14 +975,16 @@ void Generator::recv_generator(const protocol::FileEntry& e, std::int32_t ndx, i
     if (o.preserve_links && protocol::is_symlink(e.mode)) {
         // Upstream generator.c:recv_generator: --safe-links drops a symlink whose target
         // leaves the transfer, judged from where it would be made (a solo file's own
-        // destination name); the target is the sender's, before any munging.
+        // destination name). The target is the one the receiver stored (F_SYMLINK), which a
+        // munging module has already made absolute, so there every symlink is dropped.
         if (o.safe_links) {
             const std::string where =
                 s_.dest.solo_file ? std::string(list_name_of(s_, *s_.dest.solo_file)) : e.name;
-            if (unsafe_symlink(e.symlink_target, where)) {
+            const std::string target = s_.stored_target(e);
+            if (unsafe_symlink(target, where)) {
                 if (o.info_name >= 1)
-                    report_.emit(LogCode::Info, "ignoring unsafe symlink \"" + e.name + "\" -> \"" +
-                                                    e.symlink_target + "\"\n");
+                    report_.emit(LogCode::Info,
+                                 "ignoring unsafe symlink \"" + e.name + "\" -> \"" + target + "\"\n");
                 return;
             }
         }
@@ -972,8 +997,13 @@ void Generator::recv_generator(const protocol::FileEntry& e, std::int32_t ndx, i
         gen_special(e, rel, ndx, statret, st);
         return;
     }
-    if (!protocol::is_regular(e.mode))
+    if (!protocol::is_regular(e.mode)) {
+        // Upstream generator.c:recv_generator: an entry this run does not make (a symlink
+        // without -l, a device or special without -D) is reported, by its list name.
+        if (o.info_nonreg >= 1)
+            report_.emit(LogCode::Info, "skipping non-regular file \"" + e.name + "\"\n");
         return;
+    }
     if (statret != 0 && stat_errno != ENOENT) {
         report_.syserr(LogCode::ErrorXfer, stat_errno, "recv_generator: failed to stat " + s_.full_fname(e.name));
         return;
@@ -1125,6 +1155,10 @@ void Generator::gen_symlink(const protocol::FileEntry& e, const std::string& rel
             itemize(e, mode, ndx, 0, &st, 0);
             if (hl_.find(ndx))
                 finish_hard_link(ndx, rel, &st); // the group's leader from now on
+            // Upstream generator.c:recv_generator: an unchanged link is "sent" for
+            // --remove-source-files only (not the old --remove-sent-files).
+            if (o.remove_source_files == 1)
+                send_success(ndx);
             return;
         }
     }
@@ -1150,9 +1184,12 @@ void Generator::gen_symlink(const protocol::FileEntry& e, const std::string& rel
     if (reporting)
         itemize(e, mode, ndx, shown_ret, shown_st, kItemLocalChange | kItemReportChange);
     if (reporting && o.info_name >= 1 && o.flist.protocol >= 29 && !o.logfile_format_has_i)
-        report_.emit(LogCode::Log, e.name + " -> " + e.symlink_target + "\n");
+        report_.emit(LogCode::Log, e.name + " -> " + target + "\n"); // upstream logs F_SYMLINK (munged)
     if (hl_.find(ndx))
         finish_hard_link(ndx, rel, nullptr);
+    // Upstream generator.c:recv_generator: a made symlink counts for --remove-sent-files too.
+    if (o.remove_source_files)
+        send_success(ndx);
 }
 
 void Generator::gen_special(const protocol::FileEntry& e, const std::string& rel, std::int32_t ndx, int statret,
@@ -1170,6 +1207,8 @@ void Generator::gen_special(const protocol::FileEntry& e, const std::string& rel
             itemize(e, mode, ndx, 0, &st, 0);
             if (hl_.find(ndx))
                 finish_hard_link(ndx, rel, &st);
+            if (o.remove_source_files == 1)
+                send_success(ndx); // upstream generator.c:recv_generator
             return;
         }
     }
@@ -1204,8 +1243,14 @@ void Generator::gen_special(const protocol::FileEntry& e, const std::string& rel
     (void)set_attrs(e, rel, mode, nullptr, 0);
     if (reporting)
         itemize(e, mode, ndx, shown, shown_st, kItemLocalChange | kItemReportChange);
+    // Upstream generator.c:recv_generator names a made device or special in the daemon log
+    // (FLOG) with -v, as it does a symlink.
+    if (reporting && o.info_name >= 1 && o.flist.protocol >= 29 && !o.logfile_format_has_i)
+        report_.emit(LogCode::Log, e.name + "\n");
     if (hl_.find(ndx))
         finish_hard_link(ndx, rel, nullptr);
+    if (o.remove_source_files == 1)
+        send_success(ndx); // upstream generator.c:recv_generator: a made device or special
 }
 
 void Generator::gen_file(const protocol::FileEntry& e, const std::string& rel, std::int32_t ndx, int statret,
@@ -1235,8 +1280,11 @@ void Generator::gen_file(const protocol::FileEntry& e, const std::string& rel, s
     if (!basis_dirs_.empty() && (statret != 0 || o.alt_dest_type != kCopyDest)) {
         struct stat cmp_st{};
         const int j = try_dests_reg(e, ndx, rel, mode, statret == 0 ? &st : nullptr, alt_rel, cmp_st);
-        if (j == -2)
+        if (j == -2) {
+            if (o.remove_source_files == 1)
+                send_success(ndx); // upstream generator.c:recv_generator: settled by an alt-dest
             return;
+        }
         if (j >= 0) {
             alt_type = j;
             st = cmp_st;
@@ -1267,6 +1315,10 @@ void Generator::gen_file(const protocol::FileEntry& e, const std::string& rel, s
                 itemize(e, mode, ndx, statret, &st, 0);
                 if (hl_.find(ndx))
                     finish_hard_link(ndx, rel, &st);
+                // Upstream generator.c:recv_generator return_with_success: an up-to-date
+                // file is as good as sent for --remove-source-files.
+                if (o.remove_source_files == 1)
+                    send_success(ndx);
                 return;
             }
             if (!redo && o.append_mode > 0 && st.st_size >= e.size)
@@ -1289,6 +1341,20 @@ void Generator::gen_file(const protocol::FileEntry& e, const std::string& rel, s
             }
         }
     }
+
+    // Upstream generator.c:recv_generator (back_file): with --inplace -b the file's old
+    // contents are copied to its backup before the sender is asked for the file; a backup
+    // that fails leaves the file alone. The "backed up" line comes after the sums.
+    std::optional<std::string> inplace_backup;
+    if (statret == 0 && o.inplace && o.make_backups && basis_type == kBasisFname && !o.dry_run && s_.deletion) {
+        inplace_backup = s_.deletion->backup_for_inplace(rel);
+        if (!inplace_backup)
+            return;
+    }
+    auto announce_backup = [&] {
+        if (inplace_backup)
+            s_.deletion->announce_inplace_backup(rel, *inplace_backup);
+    };
 
     // Upstream: a member of a hard-link group that is not its last waits for the last
     // one to arrive, then becomes a link to it (finish_hard_link).
@@ -1328,6 +1394,7 @@ void Generator::gen_file(const protocol::FileEntry& e, const std::string& rel, s
     if (statret != 0 || o.whole_file || !basis || st.st_size <= 0 || !block_sum_) {
         protocol::put_sum_head(h, protocol::SumHead{}, o.flist.protocol);
         conn_.write(h);
+        announce_backup();
         return;
     }
     const auto head = choose_sum_head_checked(st.st_size, bp);
@@ -1335,11 +1402,13 @@ void Generator::gen_file(const protocol::FileEntry& e, const std::string& rel, s
         report_.emit(LogCode::Warning, "WARNING: file is too large for checksum sending: " + e.name + "\n");
         protocol::put_sum_head(h, protocol::SumHead{}, o.flist.protocol);
         conn_.write(h);
+        announce_backup();
         return;
     }
     FileDataWindow window(basis.get(), st.st_size);
     write_basis_sums(conn_, *head, window, *block_sum_, o.flist.protocol, [this] { maybe_keepalive(); },
                      bp.append);
+    announce_backup();
 }
 
 std::int32_t Generator::check_prior(std::int32_t ndx, std::string& done_name)
@@ -1416,7 +1485,10 @@ bool Generator::hard_link_check(const protocol::FileEntry& e, std::int32_t ndx, 
         }
         leader_st = {};
     }
-    maybe_hard_link(e, ndx, rel, statret, statret == 0 ? &st : nullptr, leader_rel, leader_st, leader_name);
+    // Upstream hlink.c:hard_link_check: a member linked to its leader counts as sent.
+    if (maybe_hard_link(e, ndx, rel, statret, statret == 0 ? &st : nullptr, leader_rel, leader_st, leader_name) &&
+        s_.opt.remove_source_files == 1)
+        send_success(ndx);
     return true;
 }
 
@@ -1515,9 +1587,12 @@ void Generator::finish_hard_link(std::int32_t fin_ndx, const std::string& rel, c
         const std::string mrel = s_.local_path(me->name);
         struct stat mst{};
         const int mret = stat_entry(s_, report_, mrel, mst) == 0 ? 0 : -1;
-        (void)maybe_hard_link(*me, ndx, mrel, mret, mret == 0 ? &mst : nullptr, rel, stp ? *stp : st,
-                              fe ? fe->name : rel);
+        const bool linked = maybe_hard_link(*me, ndx, mrel, mret, mret == 0 ? &mst : nullptr, rel,
+                                            stp ? *stp : st, fe ? fe->name : rel);
         bump_in_progress(ndx, -1);
+        // Upstream hlink.c:finish_hard_link: each member linked now counts as sent.
+        if (linked && s_.opt.remove_source_files == 1)
+            send_success(ndx);
     }
     if (s_.opt.flist.inc_recurse)
         if (HardLinkTable::Prior* node = hl_.prior(gnum))

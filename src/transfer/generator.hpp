@@ -126,6 +126,7 @@ private:
     void wait_for_receiver();
     void touch_up_dir(const protocol::FileEntry& e);
     void write_ndx(std::int32_t ndx);
+    void send_success(std::int32_t ndx);
     void maybe_keepalive();
     /// upstream generate_files' check every loopchk_limit entries (@p ndx is the entry's).
     void loop_check(std::int32_t ndx);

@@ -136,13 +136,15 @@ AttrOutcome set_file_attrs(const ModuleWriter& writer, std::string_view rel, int
     if ((change_uid || change_gid) && s.am_root >= 0) {
         const uid_t uid = change_uid ? static_cast<uid_t>(*target.uid) : st.st_uid;
         const gid_t gid = change_gid ? static_cast<gid_t>(*target.gid) : st.st_gid;
-        const int rc = fd >= 0 ? ModuleWriter::fchown(fd, uid, gid) : writer.chown(rel, uid, gid);
+        // Upstream's syscall.c wrappers (do_lchown, do_chmod, do_utimensat) change nothing
+        // in a dry run and report success.
+        const int rc = s.dry_run ? 0 : fd >= 0 ? ModuleWriter::fchown(fd, uid, gid) : writer.chown(rel, uid, gid);
         if (rc != 0) {
             on_error(rc, std::string(change_uid ? "chown " : "chgrp ") + full_name + " failed");
             out.ok = false;
             return out;
         }
-        if (st.st_mode & (S_ISUID | S_ISGID)) {
+        if (!s.dry_run && (st.st_mode & (S_ISUID | S_ISGID))) {
             // The kernel drops set-id bits on chown; see what is left.
             if (fd >= 0)
                 (void)::fstat(fd, &st);
@@ -171,7 +173,9 @@ AttrOutcome set_file_attrs(const ModuleWriter& writer, std::string_view rel, int
             struct timespec ts{};
             ts.tv_sec = static_cast<time_t>(target.mtime);
             ts.tv_nsec = static_cast<long>(target.mtime_nsec);
-            const int rc = fd >= 0 ? ModuleWriter::set_times(fd, ts, std::nullopt) : writer.set_times(rel, ts, std::nullopt);
+            const int rc = s.dry_run ? 0
+                           : fd >= 0 ? ModuleWriter::set_times(fd, ts, std::nullopt)
+                                     : writer.set_times(rel, ts, std::nullopt);
             if (rc != 0) {
                 if (S_ISLNK(st.st_mode) && (rc == EPERM || rc == ENOSYS || rc == EOPNOTSUPP)) {
                     out.time_failed = true;
@@ -188,7 +192,7 @@ AttrOutcome set_file_attrs(const ModuleWriter& writer, std::string_view rel, int
 
     if ((st.st_mode & kChmodBits) != (new_mode & kChmodBits)) {
         int rc = 0;
-        if (s.am_root < 0)
+        if (s.am_root < 0 || s.dry_run)
             rc = 0;
         else if (S_ISLNK(st.st_mode))
             rc = -1; // Linux cannot chmod a symlink: upstream's "ret == 1"

@@ -135,7 +135,7 @@ void PushShared::remove_partial_dir(std::string_view partial_rel) const
 std::string PushShared::stored_target(const protocol::FileEntry& e) const
 {
     // Upstream: a munging module stores every received target behind this prefix.
-    return opt.munge_symlinks ? "/rsyncd-munged/" + e.symlink_target : e.symlink_target;
+    return opt.munge_symlinks ? std::string(kMungedSymlinkPrefix) + e.symlink_target : e.symlink_target;
 }
 
 } // namespace ocr::transfer

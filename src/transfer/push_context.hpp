@@ -28,6 +28,10 @@ inline constexpr std::uint8_t kBasisBackup = 0x82;
 inline constexpr std::uint8_t kBasisFuzzy = 0x83;
 
 /// @brief A transfer-log line to write (upstream log_item with FLOG on a receiving daemon).
+/// Upstream SYMLINK_PREFIX: what a munging module puts before every received symlink
+/// target (flist.c:receive_file_entry), so the target as the receiver knows it.
+inline constexpr std::string_view kMungedSymlinkPrefix = "/rsyncd-munged/";
+
 struct PushLogItem {
     const protocol::FileEntry* entry = nullptr;
     std::uint32_t mode = 0;     ///< the mode as the receiver used it

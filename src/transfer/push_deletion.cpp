@@ -103,6 +103,7 @@ BackupSettings PushDeletion::backup_settings() const
     b.info_symsafe = o.info_symsafe;
     b.info_nonreg = o.info_nonreg;
     b.attrs = s_.attrs;
+    b.protocol = o.flist.protocol;
     return b;
 }
 
@@ -204,6 +205,16 @@ bool PushDeletion::make_room(const std::string& rel, const struct stat& st, std:
     return deleter_->make_room(name_of(rel), st, new_mode, recurse);
 }
 
+void PushDeletion::delete_missing_arg(const std::string& rel, const struct stat& st)
+{
+    const std::string name = name_of(rel);
+    // Upstream checks the filter list as for a non-directory (is_dir is 0 for a mode-0 entry).
+    if (filters_ && filters_->excluded(name, NameKind::File, false) != Exclusion::None)
+        return;
+    const bool recurse = s_.opt.delete_mode != 0 || s_.opt.force_delete; // upstream del_opts
+    (void)deleter_->delete_item(name, st.st_mode, recurse ? del_flag::kRecurse : 0u);
+}
+
 int PushDeletion::backup_in_way(const std::string& rel, const struct stat& st, bool atomic)
 {
     if (!gen_backup_ || S_ISDIR(st.st_mode))
@@ -215,10 +226,13 @@ std::optional<std::string> PushDeletion::backup_for_inplace(const std::string& r
 {
     if (!gen_backup_)
         return std::nullopt;
-    const std::optional<std::string> shown = gen_backup_->copy_backup(name_of(rel));
-    if (!shown)
-        return std::nullopt;
-    return gen_backup_->module_path_of_backup(*shown);
+    return gen_backup_->copy_backup(name_of(rel), false);
+}
+
+void PushDeletion::announce_inplace_backup(const std::string& rel, const std::string& shown)
+{
+    if (gen_backup_)
+        gen_backup_->announce(name_of(rel), shown);
 }
 
 bool PushDeletion::backup_replaced(const std::string& rel)

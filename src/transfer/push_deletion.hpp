@@ -56,11 +56,20 @@ public:
     /// @return 1 backed up (when not @p atomic, the name is free now), 0 nothing to do (no -b,
     ///         or a directory is in the way: the caller makes room), -1 the backup failed.
     int backup_in_way(const std::string& rel, const struct stat& st, bool atomic);
+    /// @brief upstream generator.c:recv_generator for a --delete-missing-args entry (mode 0):
+    ///        whatever has its name at @p rel (module-relative) is deleted, a directory with
+    ///        its contents only with --delete or --force; a name the client's filters exclude
+    ///        is left alone.
+    void delete_missing_arg(const std::string& rel, const struct stat& st);
     /// @brief The --inplace backup (upstream recv_generator's back_file): copies @p rel
-    ///        (module-relative) to its backup name before it is updated in place.
-    /// @return the backup's module-relative path, or nullopt (after a message) on failure
-    ///         or without -b.
+    ///        (module-relative) to its backup name before it is updated in place, without
+    ///        the "backed up" line (see announce_inplace_backup()).
+    /// @return the backup's name as upstream shows it, or nullopt (after a message) on
+    ///         failure or without -b.
     [[nodiscard]] std::optional<std::string> backup_for_inplace(const std::string& rel);
+    /// @brief The "backed up" line of a backup_for_inplace() copy (upstream says it at the
+    ///        end of recv_generator, after the file's sums).
+    void announce_inplace_backup(const std::string& rel, const std::string& shown);
 
     /// @brief The generator thread's backups (nullptr without -b).
     [[nodiscard]] BackupMaker* generator_backup() noexcept { return gen_backup_.get(); }

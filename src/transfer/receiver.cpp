@@ -530,8 +530,10 @@ void Receiver::receive_file(std::int32_t ndx, const protocol::FileEntry& e, std:
     case 2:
         break;
     case 1:
-        // Upstream: the generator hears of every hard-linked file too (finish_hard_link).
-        if (o.flist.inc_recurse || hlinked)
+        // Upstream receiver.c:recv_files: the generator hears of every file written when
+        // the client is to remove its sources, and of every hard-linked one
+        // (finish_hard_link).
+        if (o.remove_source_files || o.flist.inc_recurse || hlinked)
             post(PushEvent::Kind::Success, ndx);
         break;
     case 0: {
@@ -577,7 +579,7 @@ void Receiver::handle_delayed_updates()
                               "rename failed for " + s_.full_fname(e->name) + " (from " + *partial + ")");
         } else {
             s_.remove_partial_dir(*partial);
-            if (s_.opt.flist.preserve_hard_links && e->hlink_group >= 0)
+            if (s_.opt.remove_source_files || (s_.opt.flist.preserve_hard_links && e->hlink_group >= 0))
                 post(PushEvent::Kind::Success, ndx);
         }
     }

@@ -134,6 +134,9 @@ struct ReceiverOptions {
     std::string partial_dir;
     bool delay_updates = false;
     bool preallocate = false;                  ///< --preallocate
+    /// 1 --remove-source-files, 2 --remove-sent-files: the client removes each file the
+    /// receiving side reports done (MSG_SUCCESS), so that side must report them.
+    int remove_source_files = 0;
 
     // Metadata.
     bool preserve_perms = false;

@@ -140,6 +140,7 @@ transfer::ReceiverOptions receiver_options(const daemon::ServerOptions& o, const
     }
     r.delay_updates = o.delay_updates != 0;
     r.preallocate = o.preallocate_files != 0;
+    r.remove_source_files = o.remove_source_files;
 
     r.preserve_perms = o.preserve_perms != 0;
     r.preserve_executability = o.preserve_executability != 0;
@@ -210,6 +211,7 @@ public:
                     transfer::TransferLogFormat format)
         : format_(std::move(format))
     {
+        munge_symlinks_ = ctx.confined.munge_symlinks;
         session_.remote_addr = ctx.session.addr;
         session_.remote_host = ctx.module.reverse_lookup ? ctx.session.host : std::string("UNDETERMINED");
         session_.module_name = ctx.module.name;
@@ -255,7 +257,9 @@ public:
             it.uid = p.local_uid.value_or(f.uid);
         if (preserve_gid_)
             it.gid = p.local_gid.value_or(f.gid);
-        it.symlink_target = f.symlink_target;
+        // Upstream log.c's %L shows F_SYMLINK: the target as stored, munged in a munging module.
+        it.symlink_target = munge_symlinks_ ? std::string(transfer::kMungedSymlinkPrefix) + f.symlink_target
+                                            : f.symlink_target;
         it.iflags = p.iflags;
         it.bytes_read = p.bytes_read;
         std::lock_guard<std::mutex> lock(mutex_);
@@ -266,6 +270,7 @@ public:
     }
 
 private:
+    bool munge_symlinks_ = false;
     transfer::TransferLogFormat format_;
     transfer::LogSession session_;
     std::string daemon_dir_;
@@ -384,9 +389,13 @@ int run_push(const PushContext& ctx, daemon::ServerOptions& options, UniqueFd cl
         transfer::WireFilterParams wire{options.prune_empty_dirs != 0, options.delete_mode != 0,
                                         options.cvs_exclude != 0};
         const transfer::PushResult result = engine.run(wire);
-        spdlog::info("{}", transfer::session_totals_line(static_cast<std::int64_t>(result.total_written),
-                                                         static_cast<std::int64_t>(result.total_read),
-                                                         result.total_size));
+        // Upstream log.c:log_exit: the receiving side's totals are logged only for a run
+        // that ends with code 0 (an I/O error, a vanished file or the --max-delete limit
+        // leave no totals line).
+        if (result.exit_code == 0)
+            spdlog::info("{}", transfer::session_totals_line(static_cast<std::int64_t>(result.total_written),
+                                                             static_cast<std::int64_t>(result.total_read),
+                                                             result.total_size));
         ending.shutting_down = true;
         return end_after_completion(ending, result.exit_code, true);
     } catch (const transfer::PushPeerExit& e) {

@@ -27,6 +27,10 @@ Cases:
   whose attributes differ is copied; a changed one is sent as a delta against the old
   copy (basis type j on the wire); with ``-i`` and ``-ii``, and with ``-H``
   (generator.c:try_dests_reg);
+- ``--inplace -b``: the old contents of a file updated in place are kept under its backup
+  name (suffix or ``--backup-dir``) with its old mode and time, not in a dry run
+  (generator.c:recv_generator, back_file);
+- ``-n`` over existing entries: their times and modes stay as they are;
 - ``--no-implied-dirs -R``: the implied parents are not sent, yet the push succeeds;
 - ``--delete-during -i`` at protocol 31 over a stale copy: the "*deleting" line of a
   sub-directory comes before the itemized transfer of a file of its parent, every time;
@@ -350,6 +354,51 @@ class PushOptionsTest(unittest.TestCase):
                     _clear(r)
                 self.push(["-aHi", "-b"] + opts, prepare=prepare, source=src + "/", expect_rc=0,
                           fresh_dirs=True)
+
+    def test_inplace_backup(self):
+        # Verifies that --inplace -b keeps the old contents of every file it updates in
+        # place under its backup name, with the old file's mode and time, beside the file
+        # (suffix "~" or --suffix) or under --backup-dir (from the module root with a
+        # leading '/'), sent as a delta or whole (-W); "backed up" lines follow the items
+        # (generator.c:recv_generator's back_file, written while the sums are read). Below
+        # protocol 31 the backup's mtime has no nanoseconds (flist.c:make_file).
+        def prepare(r):
+            os.makedirs(os.path.join(r, "d1/d2"))
+            for rel, data in (("a.txt", b"old alpha\n"), ("d1/f1", b"old one\n" * 40),
+                              ("d1/d2/x.txt", b"")):
+                with open(os.path.join(r, rel), "wb") as fh:
+                    fh.write(data)
+            os.chmod(os.path.join(r, "a.txt"), 0o600)
+        for opts in (["--info=backup"], ["--suffix=.old"], ["--protocol=30"], ["-W", "--info=backup"],
+                     ["--backup-dir=/bk", "--info=backup"], ["--backup-dir=bk", "-n"]):
+            with self.subTest(opts=opts):
+                for r in self.pair.roots():
+                    _clear(r)
+                self.push(["-ai", "--inplace", "-b"] + opts, module="plain", prepare=prepare,
+                          expect_rc=0, fresh_dirs=True)
+                backup = ("bk/d1/f1" if "--backup-dir=/bk" in opts
+                          else "d1/f1.old" if "--suffix=.old" in opts else "d1/f1~")
+                self.assertEqual(os.path.exists(os.path.join(self.pair.upstream_root, backup)),
+                                 "-n" not in opts, "EXPECTATION ERROR: upstream's backups")
+                if "-n" not in opts:
+                    with open(os.path.join(self.pair.target_root, backup), "rb") as fh:
+                        self.assertEqual(fh.read(), b"old one\n" * 40)
+
+    def test_dry_run_changes_no_attributes(self):
+        # Verifies that -n leaves the times and modes of existing entries alone (upstream's
+        # syscall.c wrappers do nothing in a dry run), also with --inplace -b.
+        def prepare(r):
+            os.makedirs(os.path.join(r, "d1/d2"))
+            for rel in ("a.txt", "d1/f1"):
+                with open(os.path.join(r, rel), "wb") as fh:
+                    fh.write(b"older\n")
+            os.chmod(os.path.join(r, "a.txt"), 0o600)
+            os.chmod(os.path.join(r, "d1/d2"), 0o700)
+        for opts in ([], ["--inplace", "-b"]):
+            with self.subTest(opts=opts):
+                for r in self.pair.roots():
+                    _clear(r)
+                self.push(["-ain"] + opts, module="plain", prepare=prepare, expect_rc=0)
 
     # --- 4: --compare-dest / --copy-dest / --link-dest --------------------------------
 

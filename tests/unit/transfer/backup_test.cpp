@@ -225,5 +225,37 @@ TEST_F(BackupTest, InplaceBackupIsACopyWithTheOriginalsAttributes)
     EXPECT_FALSE(b.copy_backup("absent"));
 }
 
+TEST_F(BackupTest, CopiedBackupHasNoNanosecondsBelowProtocol31)
+{
+    // Verifies that below protocol 31 a copied backup gets its original's mtime in whole
+    // seconds, as upstream's make_file keeps no nanoseconds then.
+    const timespec times[2] = {{1'400'000'000, 0}, {1'400'000'000, 77}};
+    ASSERT_EQ(::utimensat(AT_FDCWD, d("file").c_str(), times, 0), 0);
+    BackupSettings s;
+    s.base = "dest";
+    s.suffix = "~";
+    s.protocol = 30;
+    s.attrs.preserve_mtimes = true;
+    BackupMaker b(*writer_, s, {});
+    ASSERT_TRUE(b.copy_backup("file", false));
+    struct stat copy{};
+    ASSERT_EQ(::lstat(d("file~").c_str(), &copy), 0);
+    EXPECT_EQ(copy.st_mtim.tv_sec, 1'400'000'000);
+    EXPECT_EQ(copy.st_mtim.tv_nsec, 0);
+}
+
+TEST_F(BackupTest, InplaceBackupAnnouncedLaterWhenAsked)
+{
+    // Verifies that copy_backup(name, false) makes the copy without the "backed up" line,
+    // which announce() then gives (upstream says it after the file's sums are sent).
+    BackupMaker b = make("", "~");
+    const auto name = b.copy_backup("file", false);
+    ASSERT_TRUE(name);
+    EXPECT_EQ(read_all(d("file~")), "old file");
+    EXPECT_EQ(messages_, "");
+    b.announce("file", *name);
+    EXPECT_EQ(messages_, "backed up file to file~\n");
+}
+
 } // namespace
 } // namespace ocr::transfer

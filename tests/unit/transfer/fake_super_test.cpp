@@ -256,6 +256,32 @@ TEST_F(FakeSuperTest, SetFileAttrsStoresRecordInsteadOfChown)
     EXPECT_FALSE(again.updated);
 }
 
+// Verifies that in a dry run (not fake super) set_file_attrs changes no owner, time or mode
+// yet reports the entry updated, as upstream's syscall.c wrappers succeed without acting.
+TEST_F(FakeSuperTest, SetFileAttrsChangesNothingInADryRun)
+{
+    settings_.am_root = 1;
+    settings_.dry_run = true;
+    const struct stat before = real("file");
+    AttrTarget t;
+    t.mode = S_IFREG | 0600;
+    t.uid = before.st_uid + 1;
+    t.gid = before.st_gid + 1;
+    t.mtime = 1'600'000'000;
+    std::vector<std::string> errors;
+    const AttrOutcome out = set_file_attrs(*w_, "file", -1, t, &before, settings_, 0, "\"file\" (in mod)",
+                                           [&errors](int, const std::string& text) { errors.push_back(text); });
+    EXPECT_TRUE(out.ok);
+    EXPECT_TRUE(out.updated);
+    EXPECT_TRUE(errors.empty());
+    const struct stat after = real("file");
+    EXPECT_EQ(after.st_mode, before.st_mode);
+    EXPECT_EQ(after.st_uid, before.st_uid);
+    EXPECT_EQ(after.st_gid, before.st_gid);
+    EXPECT_EQ(after.st_mtim.tv_sec, before.st_mtim.tv_sec);
+    EXPECT_EQ(after.st_mtim.tv_nsec, before.st_mtim.tv_nsec);
+}
+
 // Verifies that a device's numbers come from the target and that missing -o/-g record 0.
 TEST_F(FakeSuperTest, SetFileAttrsRecordsDeviceNumbers)
 {
