@@ -1137,8 +1137,15 @@ void Generator::touch_up_dir(const protocol::FileEntry& e)
     if (need_retouch_dir_perms_ && o.am_root == 0 && (mode & 07777) != (st.st_mode & 07777) && !rel.empty())
         if (s_.writer.chmod(rel, mode & 07777) == 0)
             st.st_mode = (st.st_mode & ~07777u) | (mode & 07777);
-    if (o.preserve_mtimes && !o.omit_dir_times && mtime_differs(st, e, o.modify_window))
-        (void)set_attrs(e, rel, (st.st_mode & ~07777u) | (st.st_mode & 07777), &st, 0);
+    if (o.preserve_mtimes && !o.omit_dir_times && mtime_differs(st, e, o.modify_window)) {
+        // Upstream gen_entry_set_times -> set_times: a failure here is not reported (a
+        // module root the module's user does not own cannot take its time, and upstream
+        // stays quiet and exits 0).
+        struct timespec ts{};
+        ts.tv_sec = static_cast<time_t>(e.mtime);
+        ts.tv_nsec = o.flist.protocol >= 31 ? static_cast<long>(e.mtime_nsec) : 0;
+        (void)s_.writer.set_times(rel, ts, std::nullopt);
+    }
 }
 
 void Generator::gen_symlink(const protocol::FileEntry& e, const std::string& rel, std::int32_t ndx, int statret,
