@@ -423,6 +423,8 @@ ApplyResult receive(protocol::ByteSource& in, protocol::TokenDecoder& tokens, co
     result.file_size = offset;
     result.basis_read_errno = basis.read_errno();
     result.sum_matches = !writing || std::memcmp(ours.data(), theirs.data(), sum_len) == 0;
+    result.sender_sum = theirs;
+    result.sender_sum_len = sum_len;
     return result;
 }
 

@@ -8,8 +8,10 @@
 #include "protocol/token_codec.hpp"
 #include "transfer/delta_matcher.hpp"
 
+#include <array>
 #include <cstdint>
 #include <functional>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -59,6 +61,10 @@ struct ApplyResult {
     /// Whole-file checksum equal to the sender's. Always true when nothing was written
     /// (out_fd -1, and discard_delta): receive_data returns 1 then.
     bool sum_matches = false;
+    /// The whole-file sum the sender sent after the data (upstream sender_file_sum): the
+    /// first sender_sum_len bytes; the transfer log's %C shows it.
+    std::array<std::uint8_t, protocol::kMaxChecksumLength> sender_sum{};
+    std::size_t sender_sum_len = 0;
     std::int64_t literal_bytes = 0; ///< stats.literal_data
     std::int64_t matched_bytes = 0; ///< stats.matched_data
     std::int64_t file_size = 0;     ///< bytes of the result (including an append prefix)

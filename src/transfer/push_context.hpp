@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <functional>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -41,6 +42,12 @@ struct PushLogItem {
     /// and name matching), which upstream's %U and %G show; unset: the sender's ids.
     std::optional<std::uint32_t> local_uid{};
     std::optional<std::uint32_t> local_gid{};
+    /// The receiver may not give the group (not root, not a member): upstream's
+    /// FLAG_SKIP_GROUP, for which %G shows "DEFAULT".
+    bool group_skipped = false;
+    /// The whole-file sum the sender sent after a transferred file's data (%C); empty
+    /// when nothing was transferred.
+    std::span<const std::uint8_t> file_sum{};
 };
 
 /// @brief Where the destination is (upstream main.c:get_local_name's outcome).

@@ -321,7 +321,9 @@ PushResult PushEngine::run(const WireFilterParams& wire)
             PushLogItem mapped = item;
             if (item.entry) {
                 mapped.local_uid = lists.local_uid(item.entry->uid);
-                mapped.local_gid = lists.local_gid(item.entry->gid).value_or(item.entry->gid);
+                const auto gid = lists.local_gid(item.entry->gid);
+                mapped.local_gid = gid.value_or(item.entry->gid);
+                mapped.group_skipped = !gid.has_value();
             }
             inner(mapped);
         };

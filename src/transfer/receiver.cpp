@@ -465,7 +465,8 @@ void Receiver::receive_file(std::int32_t ndx, const protocol::FileEntry& e, std:
                             protocol::UpstreamSite{"receiver.c", 666});
     }
     if (s_.log_item && o.log_transfers && !o.log_before_transfer)
-        s_.log_item(PushLogItem{&e, mode, iflags, static_cast<std::int64_t>(conn_.data_read() - read_before)});
+        s_.log_item(PushLogItem{&e, mode, iflags, static_cast<std::int64_t>(conn_.data_read() - read_before), {}, {},
+                                false, std::span<const std::uint8_t>(r.sender_sum.data(), r.sender_sum_len)});
 
     int recv_ok = r.sum_matches ? 1 : 0;
     auto on_error = [this](int e2, const std::string& text) { s_.channel.syserr(LogCode::ErrorXfer, e2, text); };

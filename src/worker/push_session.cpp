@@ -226,6 +226,8 @@ public:
             o.always_checksum ? started.checksums.file_list : started.checksums.transfer.kind);
         preserve_uid_ = o.preserve_uid != 0;
         preserve_gid_ = o.preserve_gid != 0;
+        file_list_sum_ = started.checksums.file_list;
+        transfer_sum_ = started.checksums.transfer.kind;
     }
 
     void set_daemon_dir(std::string dir) { daemon_dir_ = std::move(dir); }
@@ -255,13 +257,20 @@ public:
         it.mtime = static_cast<std::time_t>(f.mtime);
         if (preserve_uid_)
             it.uid = p.local_uid.value_or(f.uid);
-        if (preserve_gid_)
+        // Upstream log.c's %G says DEFAULT for a group the receiver may not give.
+        if (preserve_gid_ && !p.group_skipped)
             it.gid = p.local_gid.value_or(f.gid);
         // Upstream log.c's %L shows F_SYMLINK: the target as stored, munged in a munging module.
         it.symlink_target = munge_symlinks_ ? std::string(transfer::kMungedSymlinkPrefix) + f.symlink_target
                                             : f.symlink_target;
         it.iflags = p.iflags;
         it.bytes_read = p.bytes_read;
+        // %C: the --checksum sum of the file list, or the sum the sender sent after the
+        // data (upstream sender_file_sum).
+        if (session_.always_checksum && !f.checksum.empty())
+            it.file_sum_hex = protocol::checksum_hex(file_list_sum_, std::as_bytes(std::span(f.checksum)));
+        if (!p.file_sum.empty())
+            it.xfer_sum_hex = protocol::checksum_hex(transfer_sum_, std::as_bytes(p.file_sum));
         std::lock_guard<std::mutex> lock(mutex_);
         session_.now = std::time(nullptr);
         const transfer::LogLine line = transfer::render_log_format(*format_.format, session_, it);
@@ -271,6 +280,8 @@ public:
 
 private:
     bool munge_symlinks_ = false;
+    protocol::ChecksumKind file_list_sum_ = protocol::ChecksumKind::Md5;
+    protocol::ChecksumKind transfer_sum_ = protocol::ChecksumKind::Md5;
     transfer::TransferLogFormat format_;
     transfer::LogSession session_;
     std::string daemon_dir_;

@@ -11,6 +11,9 @@ Checked:
 - ``%C`` on a pull: the sum sent after each file's data in upstream's canonical hex
   (xxh128 and xxh64 from the last byte, md5 and md4 in order), the file-list sum with
   ``-c``, and blanks where there is none (directories, symlinks, MD4 before protocol 30);
+- a push served as ``nobody`` with ``log format = %o %i %n %U %G %C``: ``%G`` is
+  ``DEFAULT`` for the groups nobody may not give (upstream's FLAG_SKIP_GROUP), and ``%C``
+  the sum the client sent after each file's data, or with ``-c`` the file-list sum;
 - ``%b`` and ``%c`` (bytes written and read for the file, counted as data enters and
   leaves the I/O buffers, without multiplexing headers): a pull of a small file that has
   a basis on the client, of a new 300000-byte file, and a push of a new 3-byte file.
@@ -135,6 +138,30 @@ class FileSumTest(TransferLogTestCase):
                     self.assertEqual(line.split(" a.txt ")[1].strip(), "", line)
                 else:
                     self.assertRegex(line, r" a\.txt [0-9a-f]{16,40}$")
+
+
+class PushLogFieldsTest(TransferLogTestCase):
+    """%G and %C on a push into a module served as nobody."""
+
+    def test_push_as_nobody(self):
+        """Verifies the whole session log against upstream's, with and without -c."""
+        self.assertTrue(h.running_as_root(), "this case needs root (a module served as nobody)")
+        config = ("[push]\n    path = {root}\n    read only = no\n    uid = nobody\n    gid = nogroup\n"
+                  "    transfer logging = yes\n    log format = %o %i %n %U %G %C\n")
+        src = os.path.join(self.tmp, "source")
+        _populate(src)
+        for extra in ([], ["-c"]):
+            with self.subTest(args=extra):
+                # Fresh modules each time, so that every file is transferred.
+                base = os.path.join(self.tmp, "pair" + "".join(extra))
+                pair = h.PushPair(base, lambda r: config.format(root=r))
+                self.addCleanup(pair.stop)
+                for root in pair.roots():
+                    os.chown(root, 65534, 65534)
+                logs = self.run_logged(pair.daemons(), pair.roots(), ["-a", *extra, src + "/", "{url}/push/"],
+                                       "push" + "".join(extra))
+                line = next((x for x in logs[1] if x.startswith("recv >f") and " a.txt " in x), str(logs[1]))
+                self.assertRegex(line, r" a\.txt \d+ DEFAULT [0-9a-f]{32}$")
 
 
 class ByteCountsTest(TransferLogTestCase):
