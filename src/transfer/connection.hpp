@@ -68,6 +68,9 @@ public:
     ///        never flushes output and writing never reads ahead; each side times out on its
     ///        own direction only. Call before the second thread starts.
     void split_directions() noexcept { split_ = true; }
+    /// @brief Renames the side in messages (upstream who_am_i() changes when the receiving
+    ///        server forks). Call before other threads use the connection.
+    void set_role(const char* role) noexcept { opt_.role = role; }
     /// @brief Changes the I/O timeout (0: none), e.g. for the wait at the end of a session.
     void set_io_timeout(std::chrono::seconds timeout) noexcept { opt_.io_timeout = timeout; }
     [[nodiscard]] std::chrono::seconds io_timeout() const noexcept { return opt_.io_timeout; }

@@ -383,6 +383,9 @@ PushResult PushEngine::run(const WireFilterParams& wire)
     if (s_.on_receiver_start)
         s_.on_receiver_start();
     conn.split_directions();
+    // Upstream's forked child reads from here on: its who_am_i() is "receiver", where the
+    // process that set up the session and took the first file list was "Receiver".
+    conn.set_role("receiver");
     // Upstream's generator sends its messages ("deleting ..." among them) ahead of the
     // requests it has buffered; the client's output order depends on it.
     conn.set_messages_ahead(true);

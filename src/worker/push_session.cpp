@@ -313,7 +313,7 @@ int run_push(const PushContext& ctx, daemon::ServerOptions& options, UniqueFd cl
 {
     const int effective_timeout = ctx.io_timeout;
     transfer::Connection conn({client.get(), std::chrono::seconds(effective_timeout),
-                               daemon::effective_bwlimit(options.bwlimit, ctx.defaults.bwlimit_kib), "receiver",
+                               daemon::effective_bwlimit(options.bwlimit, ctx.defaults.bwlimit_kib), "Receiver",
                                ctx.session.pending_input});
 
     StartedProtocol started;
