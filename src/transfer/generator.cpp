@@ -604,7 +604,7 @@ void Generator::itemize(const protocol::FileEntry& e, std::uint32_t mode, std::i
         conn_.write(out);
     } else if (ndx >= 0 && s_.log_item && o.logfile_format_has_i && !o.dry_run) {
         // Below 29 the daemon logs the item itself (log_item with FINFO / FCLIENT).
-        s_.log_item(PushLogItem{&e, mode, flags, 0});
+        s_.log_item(PushLogItem{&e, mode, flags, 0, {}, {}, false, {}, xname});
     }
 }
 
@@ -1105,8 +1105,8 @@ void Generator::gen_dir(const protocol::FileEntry& e, const std::string& rel, st
         }
     }
     const AttrOutcome out = set_attrs(e, rel, mode, real_ret != 0 ? nullptr : &real_st, 0, created);
-    if (reporting && out.updated && o.info_name >= 1 && o.flist.protocol >= 29 && !o.logfile_format_has_i)
-        report_.emit(LogCode::Log, e.name + "/\n");
+    if (const auto code = name_code(); reporting && out.updated && o.info_name >= 1 && code)
+        report_.emit(*code, e.name + "/\n");
     if (o.am_root == 0 && (mode & S_IRWXU) != S_IRWXU && dir_tweaking_) {
         // Keep the directory usable while its contents are written; touch_up_dir restores it.
         const Errno err = rel.empty() ? 0 : s_.writer.chmod(rel, (mode | S_IRWXU) & 07777);
@@ -1119,6 +1119,21 @@ void Generator::gen_dir(const protocol::FileEntry& e, const std::string& rel, st
     prior_dir_name_ = e.name;
     if (s_.deletion && !o.flist.inc_recurse && phase_ == 0)
         s_.deletion->in_dir(e, 0, missing_dir_.count(&e) != 0); // --delete-during/-delay
+}
+
+std::optional<LogCode> Generator::name_code() const
+{
+    // Upstream generator.c:generate_files picks where the name of an entry it makes goes.
+    // From protocol 29 the client itemizes it, so the daemon only logs it (FLOG), or not
+    // at all when its own log format itemizes. Below 29 the client learns it from us:
+    // FINFO (client and log), or the client alone (FCLIENT) when the log itemizes or in
+    // a dry run (do_xfers off).
+    const ReceiverOptions& o = s_.opt;
+    if (o.flist.protocol >= 29)
+        return o.logfile_format_has_i ? std::nullopt : std::optional<LogCode>(LogCode::Log);
+    const bool do_xfers = !o.dry_run;
+    const bool itemizing = o.logfile_format_has_i && do_xfers;
+    return itemizing || !do_xfers ? LogCode::Client : LogCode::Info;
 }
 
 void Generator::touch_up_dir(const protocol::FileEntry& e)
@@ -1190,8 +1205,8 @@ void Generator::gen_symlink(const protocol::FileEntry& e, const std::string& rel
     (void)set_attrs(e, rel, mode, nullptr, 0);
     if (reporting)
         itemize(e, mode, ndx, shown_ret, shown_st, kItemLocalChange | kItemReportChange);
-    if (reporting && o.info_name >= 1 && o.flist.protocol >= 29 && !o.logfile_format_has_i)
-        report_.emit(LogCode::Log, e.name + " -> " + target + "\n"); // upstream logs F_SYMLINK (munged)
+    if (const auto code = name_code(); reporting && o.info_name >= 1 && code)
+        report_.emit(*code, e.name + " -> " + target + "\n"); // upstream logs F_SYMLINK (munged)
     if (hl_.find(ndx))
         finish_hard_link(ndx, rel, nullptr);
     // Upstream generator.c:recv_generator: a made symlink counts for --remove-sent-files too.
@@ -1252,8 +1267,8 @@ void Generator::gen_special(const protocol::FileEntry& e, const std::string& rel
         itemize(e, mode, ndx, shown, shown_st, kItemLocalChange | kItemReportChange);
     // Upstream generator.c:recv_generator names a made device or special in the daemon log
     // (FLOG) with -v, as it does a symlink.
-    if (reporting && o.info_name >= 1 && o.flist.protocol >= 29 && !o.logfile_format_has_i)
-        report_.emit(LogCode::Log, e.name + "\n");
+    if (const auto code = name_code(); reporting && o.info_name >= 1 && code)
+        report_.emit(*code, e.name + "\n");
     if (hl_.find(ndx))
         finish_hard_link(ndx, rel, nullptr);
     if (o.remove_source_files == 1)
@@ -1555,8 +1570,8 @@ bool Generator::maybe_hard_link(const protocol::FileEntry& e, std::int32_t ndx, 
     if (HardLinkState* h = hl_.find(ndx))
         h->done = true;
     itemize(e, mode, ndx, statret, st, kItemLocalChange | kItemXnameFollows, kBasisFname, leader_name);
-    if (o.info_name >= 1 && o.flist.protocol >= 29 && !o.logfile_format_has_i)
-        report_.emit(LogCode::Log, e.name + " => " + leader_name + "\n");
+    if (const auto code = name_code(); o.info_name >= 1 && code)
+        report_.emit(*code, e.name + " => " + leader_name + "\n");
     return true;
 }
 

@@ -124,6 +124,8 @@ private:
     void check_for_finished_files(bool check_redo);
     /// upstream wait_for_receiver: blocks for the next event.
     void wait_for_receiver();
+    /// @brief Where the -v name of an entry we make goes; nullopt: nowhere.
+    [[nodiscard]] std::optional<LogCode> name_code() const;
     void touch_up_dir(const protocol::FileEntry& e);
     void write_ndx(std::int32_t ndx);
     void send_success(std::int32_t ndx);

@@ -99,8 +99,11 @@ AttrOutcome set_file_attrs(const ModuleWriter& writer, std::string_view rel, int
     struct stat st{};
     bool inherit = false;
     if (!st_in) {
-        if (s.dry_run)
+        // Upstream returns "changed" here: nothing to compare in a dry run.
+        if (s.dry_run) {
+            out.updated = true;
             return out;
+        }
         const int rc = s.am_root < 0 ? fake_super_stat(writer, rel, fd, st, full_name, on_error)
                        : fd >= 0     ? (::fstat(fd, &st) == 0 ? 0 : errno)
                                      : writer.lstat(rel, st);

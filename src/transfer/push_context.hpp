@@ -48,6 +48,8 @@ struct PushLogItem {
     /// The whole-file sum the sender sent after a transferred file's data (%C); empty
     /// when nothing was transferred.
     std::span<const std::uint8_t> file_sum{};
+    /// The item's xname (a hard link's leader): %L shows " => NAME" (upstream log_item).
+    std::string_view hlink{};
 };
 
 /// @brief Where the destination is (upstream main.c:get_local_name's outcome).

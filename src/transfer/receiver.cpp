@@ -236,7 +236,7 @@ void Receiver::recv_files()
                 server_logs_untransferred_item(iflags, s_.opt.logfile_format_has_i, !xname.empty(),
                                                s_.opt.stdout_format_has_i, s_.opt.info_name, s_.opt.dry_run,
                                                s_.opt.logfile_format_has_i))
-                s_.log_item(PushLogItem{e, s_.entry_mode(*e), iflags, 0});
+                s_.log_item(PushLogItem{e, s_.entry_mode(*e), iflags, 0, {}, {}, false, {}, xname});
             continue;
         }
         if (phase_ == 2)

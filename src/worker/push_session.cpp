@@ -264,6 +264,7 @@ public:
         it.symlink_target = munge_symlinks_ ? std::string(transfer::kMungedSymlinkPrefix) + f.symlink_target
                                             : f.symlink_target;
         it.iflags = p.iflags;
+        it.hlink = std::string(p.hlink);
         it.bytes_read = p.bytes_read;
         // %C: the --checksum sum of the file list, or the sum the sender sent after the
         // data (upstream sender_file_sum).

@@ -33,6 +33,11 @@ Cases:
   for a run that ends with code 0 only, so not after a dangling symlink under ``-L`` (23)
   nor when the ``--max-delete`` limit stopped deletions (the daemon's code is 25 although
   the client exits 0) (log.c:log_exit, cleanup.c:_exit_cleanup);
+- the ``-v`` names of what a push makes: below protocol 29 the client learns them from
+  the daemon (FINFO: client and log), in a dry run from the daemon alone (FCLIENT), and a
+  dry run's missing directories are named too (rsync.c:set_file_attrs reports a change
+  when there is nothing to compare); a hard link's log line with ``%i %n%L`` ends in
+  ``=> LEADER`` (generator.c:generate_files' code, hlink.c, log.c:log_item);
 - a push as ``uid = nobody`` into a module root that root owns (mode 0777): the module
   root's time, changed by the files made in it, cannot be set back at the end, which
   upstream ignores (generator.c:touch_up_dirs does not report it), so ``-rt`` exits 0 and
@@ -315,6 +320,30 @@ class PushSideEffectsTest(unittest.TestCase):
         # Verifies that a clean push still logs its totals.
         self.push(["-a", "-i"], self._errors_tree)
         self.assertTrue([ln for ln in self.session_logs[0] if "total size" in ln])
+
+    # --- the names of what is made, old protocols ------------------------------------------
+
+    @staticmethod
+    def _made_tree(src: str, mod: str) -> None:
+        _write(src, "a.txt", "a\n", NEW_S)
+        _write(src, "d/e/b.txt", "b\n", NEW_S)
+        os.link(os.path.join(src, "a.txt"), os.path.join(src, "d/hl"))
+        _symlink(src, "lnk", "a.txt", NEW_S)
+        os.mkfifo(os.path.join(src, "fifo"))
+        os.utime(os.path.join(src, "fifo"), (NEW_S, NEW_S))
+        _fix_dir_times(src, NEW_S)
+
+    def test_names_of_made_entries(self):
+        # Verifies -v / -n / -H pushes at protocols 27, 28 and 29, and the %i log with -H.
+        for proto in (27, 28, 29):
+            for args in (["-av"], ["-avn"], ["-aHv"]):
+                with self.subTest(protocol=proto, args=args):
+                    self.push([f"--protocol={proto}", *args], self._made_tree)
+        with self.subTest(log="%i %n%L"):
+            self.push(["-aHv"], self._made_tree,
+                      extra="    transfer logging = yes\n    log format = %i %n%L\n")
+            self.assertTrue([x for x in self.session_logs[0] if x.startswith("hf") and " => " in x],
+                            self.session_logs[0])
 
     # --- a module root the module's user does not own -------------------------------------
 
