@@ -9,7 +9,8 @@
 
 namespace ocr::transfer {
 
-std::vector<FuzzyCandidate> scan_fuzzy_dir(const ModuleWriter& writer, const std::string& dir_rel)
+std::vector<FuzzyCandidate> scan_fuzzy_dir(const ModuleWriter& writer, const std::string& dir_rel,
+                                           const std::function<bool(std::string_view, bool)>& hidden)
 {
     std::vector<FuzzyCandidate> out;
     Errno err = 0;
@@ -32,6 +33,8 @@ std::vector<FuzzyCandidate> scan_fuzzy_dir(const ModuleWriter& writer, const std
         struct stat st{};
         if (::fstatat(fd.get(), n, &st, AT_SYMLINK_NOFOLLOW) != 0)
             continue; // gone since readdir
+        if (hidden && hidden(n, S_ISDIR(st.st_mode)))
+            continue;
         out.push_back(FuzzyCandidate{n, st.st_mode, static_cast<std::int64_t>(st.st_size),
                                      static_cast<std::int64_t>(st.st_mtim.tv_sec), false});
     }

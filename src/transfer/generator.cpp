@@ -1673,7 +1673,17 @@ std::optional<Generator::FuzzyBasis> Generator::find_fuzzy(const protocol::FileE
                     break;
                 dir = join_path(basis_dirs_[static_cast<std::size_t>(i - 1)], dn);
             }
-            fuzzy_dirs_.push_back(scan_fuzzy_dir(s_.writer, dir));
+            // The daemon's rules see the name as upstream's send_directory builds it,
+            // below the destination: "dn/name" (or the alt-dest dir's path before it).
+            std::string shown = i == 0 ? (dn == "." ? std::string() : dn) : dir;
+            const std::string& dest = s_.dest.base;
+            if (i > 0 && !dest.empty() && shown.size() > dest.size() && shown.compare(0, dest.size(), dest) == 0 &&
+                shown[dest.size()] == '/')
+                shown.erase(0, dest.size() + 1);
+            auto hidden = [this, &shown](std::string_view name, bool is_dir) {
+                return s_.daemon_excluded && s_.daemon_excluded(join_path(shown, std::string(name)), is_dir);
+            };
+            fuzzy_dirs_.push_back(scan_fuzzy_dir(s_.writer, dir, hidden));
             fuzzy_dir_paths_.resize(fuzzy_dirs_.size());
             fuzzy_dir_paths_.back() = dir;
         }

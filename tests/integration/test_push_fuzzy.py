@@ -81,6 +81,16 @@ class PushFuzzyTest(unittest.TestCase):
         self.push(["-a", "-y", "-i", "--stats"], self._similar_tree,
                   extra="    transfer logging = yes\n    log format = %i %o %n%L %l %b\n")
 
+    def test_daemon_excluded_is_no_basis(self):
+        # Verifies that a file the daemon's "exclude" hides is no candidate (upstream lists
+        # the directory with the server's filters, flist.c:send_directory).
+        _t, _u, res_t, _ru = self.push(["-a", "-y", "-i", "--stats"], self._similar_tree,
+                                       extra="    exclude = similar-1.txt\n")
+        self.assertIn("Matched data: 0 bytes", res_t.stdout)
+        _t, _u, res_t, _ru = self.push(["-a", "-yy", "--compare-dest=cmp", "-i", "--stats"],
+                                       self._compare_dest_tree, extra="    exclude = similar-1.txt\n")
+        self.assertIn("Matched data: 0 bytes", res_t.stdout)
+
     @staticmethod
     def _size_time_tree(src: str, mod: str) -> None:
         _write_bytes(mod, "d/zzz-other-name.dat", BASE, NEW_S)
