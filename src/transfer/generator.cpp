@@ -8,6 +8,7 @@
 #include "protocol/wire.hpp"
 #include "transfer/basis_sums.hpp"
 #include "transfer/file_window.hpp"
+#include "transfer/fuzzy_scan.hpp"
 #include "transfer/itemize.hpp"
 #include "transfer/push_deletion.hpp"
 #include "transfer/sender_flist.hpp"
@@ -910,6 +911,7 @@ void Generator::recv_generator(const protocol::FileEntry& e, std::int32_t ndx, i
     Errno stat_errno = ENOENT;
     if (s_.dest.missing || (!dry_missing_dir_.empty() && is_below(e.name, dry_missing_dir_))) {
         statret = -1;
+        fuzzy_dirs_.clear(); // upstream parent_is_dry_missing
     } else {
         dry_missing_dir_.clear();
         const auto slash = e.name.rfind('/');
@@ -920,6 +922,10 @@ void Generator::recv_generator(const protocol::FileEntry& e, std::int32_t ndx, i
             if (!o.flist.inc_recurse && dn != "." && dn != prior_dir_name_)
                 check_parent_listed(e, dn);
             parent_dirname_.assign(dn);
+            // Upstream: the fuzzy candidates are listed again, when first needed, for
+            // each new parent directory.
+            fuzzy_dirs_.clear();
+            need_fuzzy_dirs_ = o.fuzzy_basis > 0;
             // Upstream: with -R --no-implied-dirs a parent the sender did not list is made
             // here (util1.c:make_path), or counts as missing in a dry run.
             struct stat pst{};
@@ -1322,11 +1328,24 @@ void Generator::gen_file(const protocol::FileEntry& e, const std::string& rel, s
         partial.reset();
     std::string basis_rel = alt_type >= 0 ? alt_rel : rel;
     std::uint8_t basis_type = alt_type >= 0 ? static_cast<std::uint8_t>(alt_type) : kBasisFname;
+    // Upstream generator.c:recv_generator: a missing file without a partial one may get a
+    // similar file as its basis (find_fuzzy); its size is what the sums describe.
+    std::string fuzzy_name;
+    if (statret != 0 && !partial && o.fuzzy_basis > 0) {
+        if (const auto f = find_fuzzy(e, rel)) {
+            basis_rel = f->path;
+            basis_type = static_cast<std::uint8_t>(kBasisFuzzy + f->dir);
+            fuzzy_name = f->name;
+            st.st_size = static_cast<off_t>(f->size);
+            statret = 0;
+        }
+    }
     UniqueFd basis;
     if (statret == 0 || partial) {
         if (statret == 0) {
-            // An alt-dest basis is never up to date (upstream skips the quick check for it).
-            if (alt_type < 0 && !redo && quick_check_ok(e, rel, st)) {
+            // An alt-dest or fuzzy basis is never up to date (upstream skips the quick
+            // check for them).
+            if (alt_type < 0 && fuzzy_name.empty() && !redo && quick_check_ok(e, rel, st)) {
                 if (partial) {
                     // A partial file is stale once the file itself is up to date.
                     (void)s_.writer.unlink(*partial);
@@ -1353,6 +1372,9 @@ void Generator::gen_file(const protocol::FileEntry& e, const std::string& rel, s
             statret = 0;
         }
         if (!o.dry_run && !o.whole_file) {
+            // Upstream: a file about to change is no fuzzy basis for a later one.
+            if (!fuzzy_dirs_.empty())
+                mark_fuzzy_sent(e.name);
             Errno err = 0;
             basis = s_.writer.open_read(basis_rel, err);
             if (!basis) {
@@ -1399,7 +1421,9 @@ void Generator::gen_file(const protocol::FileEntry& e, const std::string& rel, s
         iflags |= kItemReportChange;
     if (basis_type != kBasisFname)
         iflags |= kItemBasisTypeFollows;
-    itemize(e, mode, -1, real_ret, real_ret == 0 ? &real_st : nullptr, iflags, basis_type);
+    if (basis_type >= kBasisFuzzy)
+        iflags |= kItemXnameFollows;
+    itemize(e, mode, -1, real_ret, real_ret == 0 ? &real_st : nullptr, iflags, basis_type, fuzzy_name);
     if (o.dry_run) {
         if (hl_.find(ndx))
             finish_hard_link(ndx, rel, nullptr);
@@ -1644,6 +1668,56 @@ void Generator::handle_skipped_hlink(std::int32_t ndx)
         return;
     bump_in_progress(prev, -1);
     recv_generator(*pe, prev, 0, false);
+}
+
+std::optional<Generator::FuzzyBasis> Generator::find_fuzzy(const protocol::FileEntry& e, const std::string& rel)
+{
+    // Upstream generator.c:recv_generator: index 0 is the file's own directory, index i
+    // the (i-1)th alt-dest dir joined with the file's dirname.
+    const auto rslash = rel.rfind('/');
+    const std::string own_dir = rslash == std::string::npos ? std::string() : rel.substr(0, rslash);
+    const auto nslash = e.name.rfind('/');
+    const std::string dn = nslash == std::string::npos ? std::string(".") : e.name.substr(0, nslash);
+    const std::string base = nslash == std::string::npos ? e.name : e.name.substr(nslash + 1);
+    if (need_fuzzy_dirs_) {
+        fuzzy_dirs_.clear();
+        for (int i = 0; i < s_.opt.fuzzy_basis; ++i) {
+            std::string dir = own_dir;
+            if (i > 0) {
+                if (static_cast<std::size_t>(i) > basis_dirs_.size())
+                    break;
+                dir = join_path(basis_dirs_[static_cast<std::size_t>(i - 1)], dn);
+            }
+            // The daemon's rules see the name as upstream's send_directory builds it,
+            // below the destination: "dn/name" (or the alt-dest dir's path before it).
+            std::string shown = i == 0 ? (dn == "." ? std::string() : dn) : dir;
+            const std::string& dest = s_.dest.base;
+            if (i > 0 && !dest.empty() && shown.size() > dest.size() && shown.compare(0, dest.size(), dest) == 0 &&
+                shown[dest.size()] == '/')
+                shown.erase(0, dest.size() + 1);
+            auto hidden = [this, &shown](std::string_view name, bool is_dir) {
+                return s_.daemon_excluded && s_.daemon_excluded(join_path(shown, std::string(name)), is_dir);
+            };
+            fuzzy_dirs_.push_back(scan_fuzzy_dir(s_.writer, dir, hidden));
+            fuzzy_dir_paths_.resize(fuzzy_dirs_.size());
+            fuzzy_dir_paths_.back() = dir;
+        }
+        need_fuzzy_dirs_ = false;
+    }
+    const auto c = choose_fuzzy(base, e.size, e.mtime, fuzzy_dirs_, s_.opt.modify_window);
+    if (!c)
+        return std::nullopt;
+    const FuzzyCandidate& f = fuzzy_dirs_[c->dir][c->index];
+    return FuzzyBasis{join_path(fuzzy_dir_paths_[c->dir], f.name), f.name, c->dir, f.size};
+}
+
+void Generator::mark_fuzzy_sent(const std::string& name)
+{
+    const auto slash = name.rfind('/');
+    const std::string base = slash == std::string::npos ? name : name.substr(slash + 1);
+    for (FuzzyCandidate& c : fuzzy_dirs_[0])
+        if (c.name == base && !S_ISDIR(c.mode))
+            c.sent = true;
 }
 
 } // namespace ocr::transfer

@@ -7,6 +7,7 @@
 #include "protocol/checksum.hpp"
 #include "protocol/ndx.hpp"
 #include "transfer/connection.hpp"
+#include "transfer/fuzzy.hpp"
 #include "transfer/gen_hlinks.hpp"
 #include "transfer/push_context.hpp"
 #include "transfer/reporter.hpp"
@@ -168,6 +169,21 @@ private:
     std::string prior_dir_name_;   ///< upstream prior_dir_file's name
     std::optional<std::unordered_map<std::string, std::uint32_t>> listed_dirs_; ///< names -> modes
     std::vector<std::string> basis_dirs_; ///< upstream basis_dir[], module-relative
+
+    /// A --fuzzy basis: its module-relative path, its name, which dir list, its size.
+    struct FuzzyBasis {
+        std::string path;
+        std::string name;
+        std::size_t dir = 0;
+        std::int64_t size = 0;
+    };
+    /// @brief Upstream find_fuzzy for a missing file, listing the dirs first if needed.
+    std::optional<FuzzyBasis> find_fuzzy(const protocol::FileEntry& e, const std::string& rel);
+    /// @brief Upstream FLAG_FILE_SENT in fuzzy_dirlist[0] for a file being updated.
+    void mark_fuzzy_sent(const std::string& name);
+    std::vector<std::vector<FuzzyCandidate>> fuzzy_dirs_; ///< upstream fuzzy_dirlist[]
+    std::vector<std::string> fuzzy_dir_paths_;            ///< their module-relative paths
+    bool need_fuzzy_dirs_ = false;                        ///< upstream need_fuzzy_dirlist
 };
 
 } // namespace ocr::transfer

@@ -245,7 +245,7 @@ void Receiver::recv_files()
         if (s_.opt.dry_run) {
             continue;
         }
-        receive_file(ndx, *e, iflags, type);
+        receive_file(ndx, *e, iflags, type, xname);
     }
     // Below protocol 29 there is no third phase to do this in.
     if (phase_ == 2 && s_.opt.delay_updates)
@@ -263,7 +263,22 @@ std::string Receiver::alt_basis_path(std::size_t j, const std::string& rel) cons
     return dir.empty() || dir == "." ? name : dir + "/" + name;
 }
 
-void Receiver::receive_file(std::int32_t ndx, const protocol::FileEntry& e, std::uint32_t iflags, std::uint8_t type)
+std::string Receiver::fuzzy_basis_path(std::uint8_t type, const std::string& rel, const std::string& name,
+                                       const std::string& xname) const
+{
+    if (type == kBasisFuzzy) {
+        const auto slash = rel.rfind('/');
+        return slash == std::string::npos ? xname : rel.substr(0, slash + 1) + xname;
+    }
+    const auto slash = name.rfind('/');
+    std::string dir = basis_dirs_.at(static_cast<std::size_t>(type - kBasisFuzzy - 1));
+    if (slash != std::string::npos)
+        dir = dir.empty() || dir == "." ? name.substr(0, slash) : dir + "/" + name.substr(0, slash);
+    return dir.empty() || dir == "." ? xname : dir + "/" + xname;
+}
+
+void Receiver::receive_file(std::int32_t ndx, const protocol::FileEntry& e, std::uint32_t iflags, std::uint8_t type,
+                            const std::string& xname)
 {
     const ReceiverOptions& o = s_.opt;
     const int protocol = o.flist.protocol;
@@ -275,12 +290,15 @@ void Receiver::receive_file(std::int32_t ndx, const protocol::FileEntry& e, std:
 
     // The basis the sender names must be one we could have chosen (CVE-2024-12086).
     if (protocol >= 29 && type != kBasisFname) {
-        if (type == kBasisFuzzy) {
-            throw ProtocolError(ExitCode::Protocol, "rsync: refusing malicious fuzzy operation for " + e.name,
+        // Upstream receiver.c:recv_files: a fuzzy basis in the file's own directory only
+        // when we were asked to look for one; one in an alt-dest dir must name a dir we have.
+        if (type == kBasisFuzzy && o.fuzzy_basis == 0) {
+            throw ProtocolError(ExitCode::Protocol, "rsync: refusing malicious fuzzy operation for " + xname,
                                 protocol::UpstreamSite{"receiver.c", 1010});
         }
         const bool alt_dir = type < kBasisFname && type < basis_dirs_.size();
-        if (!alt_dir && (type < kBasisFname || type > kBasisFuzzy))
+        const bool fuzzy_alt = type > kBasisFuzzy && static_cast<std::size_t>(type - kBasisFuzzy) <= basis_dirs_.size();
+        if (!alt_dir && !fuzzy_alt && (type < kBasisFname || type > kBasisFuzzy))
             throw ProtocolError(ExitCode::Protocol,
                                 "invalid basis_dir index: " + std::to_string(type > kBasisFuzzy ? type - kBasisFuzzy - 1 : type) + ".",
                                 protocol::UpstreamSite{"receiver.c", 1030});
@@ -323,6 +341,15 @@ void Receiver::receive_file(std::int32_t ndx, const protocol::FileEntry& e, std:
             // Upstream: basis_dir[type] joined with the name, read confined like any basis.
             basis_rel = alt_basis_path(type, rel);
             basis_type = type;
+        } else if (type >= kBasisFuzzy && !xname.empty()) {
+            // Upstream: xname in the file's directory, or in basis_dir[type-FUZZY-1]
+            // joined with the file's dirname; one the daemon excludes is not read.
+            basis_rel = fuzzy_basis_path(type, rel, e.name, xname);
+            basis_type = type;
+            if (s_.daemon_excluded && s_.daemon_excluded(xname, false)) {
+                basis_rel = rel;
+                basis_type = kBasisFname;
+            }
         }
     } else if (partial) {
         basis_rel = *partial;

@@ -47,7 +47,11 @@ private:
     void read_final_goodbye();
     /// upstream read_ndx_and_attrs: false for NDX_DONE.
     bool read_ndx_and_attrs(std::int32_t& ndx, std::uint32_t& iflags, std::uint8_t& type, std::string& xname);
-    void receive_file(std::int32_t ndx, const protocol::FileEntry& e, std::uint32_t iflags, std::uint8_t type);
+    void receive_file(std::int32_t ndx, const protocol::FileEntry& e, std::uint32_t iflags, std::uint8_t type,
+                      const std::string& xname);
+    /// @brief Module-relative path of a fuzzy basis @p xname named with basis @p type.
+    [[nodiscard]] std::string fuzzy_basis_path(std::uint8_t type, const std::string& rel, const std::string& name,
+                                               const std::string& xname) const;
     /// upstream handle_delayed_updates (--delay-updates).
     void handle_delayed_updates();
     void post(PushEvent::Kind kind, std::int32_t ndx = 0);

@@ -102,6 +102,9 @@ struct ReceiverOptions {
     /// --compare-dest/--copy-dest/--link-dest arguments as the client sent them.
     std::vector<std::string> basis_dirs;
     int alt_dest_type = 0;                     ///< 1 compare, 2 copy, 3 link (upstream *_DEST)
+    /// Upstream fuzzy_basis: 0 off; 1 for -y; with -yy the basis dir count + 1 (the dirs
+    /// searched: the destination's, then each alt-dest dir).
+    int fuzzy_basis = 0;
     bool sanitize_paths = false;               ///< upstream sanitize_paths (a module not chrooted)
     std::string module_dir = "/";              ///< upstream module_dir: the module path, "/" chrooted
 

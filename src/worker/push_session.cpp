@@ -100,6 +100,7 @@ transfer::ReceiverOptions receiver_options(const daemon::ServerOptions& o, const
 
     r.basis_dirs = o.basis_dirs;
     r.alt_dest_type = o.alt_dest_type;
+    r.fuzzy_basis = o.fuzzy_basis;
     r.sanitize_paths = ctx.module_dirlen != 0;
     r.module_dir = ctx.module_dirlen != 0 ? ctx.module.path : std::string("/");
 
