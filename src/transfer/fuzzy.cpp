@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: MIT
+// The --fuzzy basis search: name distance, suffixes, the choice among candidates.
 #include "transfer/fuzzy.hpp"
 
 #include <cstring>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #pragma once
 /// @file fuzzy.hpp
 /// @brief --fuzzy: picking a basis for a missing file among similar names in its

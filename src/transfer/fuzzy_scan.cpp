@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: MIT
+// One directory of the module listed for the --fuzzy basis search.
 #include "transfer/fuzzy_scan.hpp"
 
 #include <dirent.h>

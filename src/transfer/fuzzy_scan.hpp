@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #pragma once
 /// @file fuzzy_scan.hpp
 /// @brief Lists a directory of the module for the --fuzzy basis search.

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: MIT
+// Tests of the --fuzzy basis search.
 // Expected values were worked out from upstream util1.c (find_filename_suffix,
 // fuzzy_distance) and generator.c:find_fuzzy.
 #include "transfer/fuzzy.hpp"
