@@ -928,6 +928,21 @@ class Comparison:
         return (normalise_result(self.target, daemons), normalise_result(self.upstream, daemons))
 
 
+def session_log_lines(daemon: "Daemon", mark: int, daemons: Iterable["Daemon"] = (),
+                      blank_counts: bool = False) -> list[str]:
+    """The daemon's log lines since ``mark`` (``Daemon.log_mark``), normalised, without the
+    time/pid prefix. ``blank_counts`` blanks the byte counts of the "sent ... received"
+    line (how the multiplexed stream is cut into frames depends on timing)."""
+    lines = []
+    prefix = "<TIME> [<PID>] "
+    for line in normalise_text(daemon.log_since(mark), daemons).splitlines():
+        line = line[len(prefix):] if line.startswith(prefix) else line
+        if blank_counts:
+            line = re.sub(r"^sent \d+ bytes  received \d+ bytes", "sent N bytes  received N bytes", line)
+        lines.append(line)
+    return lines
+
+
 def normalise_text(text: str, daemons: Iterable[Daemon] = ()) -> str:
     """Blank out what legitimately differs between two runs of the same scenario.
 

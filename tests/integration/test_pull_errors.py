@@ -52,15 +52,6 @@ import harness as h
 PROTOCOLS = (29, 30, 31, 32)
 
 
-def _session_log(daemon: h.Daemon, mark: int, daemons) -> list[str]:
-    """The log lines written since ``mark``, normalised, without the time/pid prefix."""
-    lines = []
-    for line in h.normalise_text(daemon.log_since(mark), daemons).splitlines():
-        prefix = "<TIME> [<PID>] "
-        lines.append(line[len(prefix):] if line.startswith(prefix) else line)
-    return lines
-
-
 class PullErrorTestCase(h.DaemonTestCase):
     """Shared: run one client command against both daemons, compare everything."""
 
@@ -89,7 +80,7 @@ class PullErrorTestCase(h.DaemonTestCase):
             res = h.run_against(d, list(args) + [dest])
             d.wait_for_log(last_log, since=mark, timeout=10)
             results.append(res)
-            lines = _session_log(d, mark, daemons)
+            lines = h.session_log_lines(d, mark, daemons)
             if blank_counts:
                 lines = [re.sub(r"^sent \d+ bytes  received \d+ bytes", "sent N bytes  received N bytes", x)
                          for x in lines]

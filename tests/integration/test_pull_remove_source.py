@@ -68,14 +68,6 @@ def _remaining(root: str) -> list[str]:
     return sorted(out)
 
 
-def _session_log(daemon: h.Daemon, mark: int, daemons) -> list[str]:
-    lines = []
-    for line in h.normalise_text(daemon.log_since(mark), daemons).splitlines():
-        prefix = "<TIME> [<PID>] "
-        lines.append(line[len(prefix):] if line.startswith(prefix) else line)
-    return lines
-
-
 class RemoveSourceTestCase(h.DaemonTestCase):
     """Shared: a target and an upstream daemon, each serving its own copy of the module."""
 
@@ -123,7 +115,7 @@ class RemoveSourceTestCase(h.DaemonTestCase):
             d.wait_for_log(last_log, since=mark, timeout=10)
             res = h.RunResult(d.kind, proc.returncode, out.decode(errors="replace"),
                               err.decode(errors="replace"))
-            log = _session_log(d, mark, daemons)
+            log = h.session_log_lines(d, mark, daemons)
             if blank_counts:
                 # How the multiplexed stream is cut into frames depends on timing.
                 log = [re.sub(r"^sent \d+ bytes  received \d+ bytes", "sent N bytes  received N bytes", x)

@@ -46,9 +46,7 @@ class PushDisconnectTest(h.DaemonTestCase):
         finally:
             client.close()
         daemon.wait_for_log(r"rsync error: ", since=mark, timeout=10)
-        prefix = "<TIME> [<PID>] "
-        return [x[len(prefix):] if x.startswith(prefix) else x
-                for x in h.normalise_text(daemon.log_since(mark), daemons).splitlines()]
+        return h.session_log_lines(daemon, mark, daemons)
 
     def test_close_before_file_list(self):
         """Verifies the log lines of the session at protocols 27, 30 and 31."""

@@ -21,7 +21,6 @@ Checked:
 
 import os
 import random
-import re
 import subprocess
 import unittest
 
@@ -55,17 +54,6 @@ def _config(root: str, log_format: str, name: str = "m") -> str:
             f"    transfer logging = yes\n    log format = {log_format}\n")
 
 
-def _session_log(daemon: h.Daemon, mark: int, daemons) -> list[str]:
-    """The session's log lines without the time/pid prefix; totals' counts blanked (how
-    the multiplexed stream is cut into frames depends on timing)."""
-    lines = []
-    for line in h.normalise_text(daemon.log_since(mark), daemons).splitlines():
-        prefix = "<TIME> [<PID>] "
-        line = line[len(prefix):] if line.startswith(prefix) else line
-        lines.append(re.sub(r"^sent \d+ bytes  received \d+ bytes", "sent N bytes  received N bytes", line))
-    return lines
-
-
 class TransferLogTestCase(h.DaemonTestCase):
 
     def run_logged(self, daemons, roots, args, tag: str, client: str = "", prepare=None,
@@ -88,7 +76,7 @@ class TransferLogTestCase(h.DaemonTestCase):
                               cp.stderr.decode(errors="replace"))
             d.wait_for_log(r"^.*sent \d+ bytes  received", since=mark, timeout=10)
             results.append(res)
-            logs.append(_session_log(d, mark, daemons))
+            logs.append(h.session_log_lines(d, mark, daemons, blank_counts=True))
         detail = f"\nargs: {args}\n{results[0]}\n{results[1]}\nlog target: {logs[0]}\nlog upstream: {logs[1]}"
         self.assertEqual(results[1].returncode, expect_rc, "EXPECTATION ERROR (upstream)" + detail)
         (rc_t, _, err_t), (rc_u, _, err_u) = (h.normalise_result(r, daemons) for r in results)
