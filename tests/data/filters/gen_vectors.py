@@ -47,7 +47,7 @@ def esc(s):
 
 
 # Where upstream is run, and the name that replaces it in the vectors (two components
-# deep, like the usual /tmp/ocr-filter-vectors).
+# deep, as the temporary directory it runs in usually is).
 BASE = os.path.join(tempfile.gettempdir(), 'ocr-filter-vectors')
 VIRTUAL_BASE = '/ocr-vectors/base'
 
@@ -440,8 +440,8 @@ def walk_vectors(base, w):
 
 # --- A real daemon with module filters. -----------------------------------------------------
 
-DAEMON_TREE = ['pub/a', 'pub/b.o', 'pub/sub/c', 'secret/key', 'secret/sub/key2', 'tmp/x',
-               'tmp/keep/y', 'hidden', 'prot', 'plain', 'logs/today.log', 'logs/old/1.log',
+DAEMON_TREE = ['pub/a', 'pub/b.o', 'pub/sub/c', 'secret/key', 'secret/sub/key2', 'top/x',
+               'top/keep/y', 'hidden', 'prot', 'plain', 'logs/today.log', 'logs/old/1.log',
                'sub/secret', 'sub/pub/d', '.rsync-filter', 'sub/.rsync-filter', 'core',
                'sub/sub/core', 'deep/x/secret/z']
 DAEMON_FILES = {'.rsync-filter': '- a\n', 'sub/.rsync-filter': '- d\n'}
@@ -450,7 +450,7 @@ MODULES = [
     {'filter': '- secret/'},
     {'filter': '- /secret'},
     {'filter': 'H hidden P prot - plain -s pub/a -r core'},
-    {'exclude': 'secret/ *.o /tmp/*/', 'include': '/tmp/keep/'},
+    {'exclude': 'secret/ *.o /top/*/', 'include': '/top/keep/'},
     {'exclude': '- secret + *.o *.log'},
     {'filter': '- /logs/**/*.log + /logs/ - /logs/*'},
     {'filter': 'exclude /secret/ include /pub/ exclude /*'},
@@ -465,7 +465,7 @@ MODULES = [
 OPERATOR_FILES = {
     'ex.list': '# comment\nsecret\n- plain\n+ core\ncore\n/pub/sub/\n',
     'in.list': 'logs/old/\n- hidden\n',
-    'merge.rules': '- /pub/sub\n- tmp/\nH hidden\n',
+    'merge.rules': '- /pub/sub\n- top/\nH hidden\n',
 }
 # (rules the client sends, rules given as -M--filter=..., pulled directory)
 DAEMON_PULLS = [
@@ -473,7 +473,7 @@ DAEMON_PULLS = [
     (['- /pub'], [], 'sub/'), ([': .rsync-filter'], [], ''),
     (['+ secret/', '+ secret/**'], [], ''), (['- key', '-! */'], [], ''),
     ([], ['. /secret/key'], ''), ([], ['. /pub/a'], ''), ([], ['merge /pub/sub/c'], ''),
-    (['- core'], ['. pub/a', '- tmp'], 'sub/'), ([], [':e .rsync-filter'], ''),
+    (['- core'], ['. pub/a', '- top'], 'sub/'), ([], [':e .rsync-filter'], ''),
 ]
 
 
