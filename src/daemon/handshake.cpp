@@ -5,6 +5,8 @@
 #include "daemon/handshake.hpp"
 
 #include "common/strings.hpp"
+#include "daemon/session_setup.hpp"
+#include "daemon/upstream_text.hpp"
 #include "daemon/var_expand.hpp"
 
 #include <cerrno>
@@ -479,7 +481,11 @@ void HandshakeMachine::start_auth()
     }
     DigestNegotiation n = negotiate_auth_digest(client_digests_, protocol_);
     if (!n.digest) {
+        // Upstream compat.c:negotiate_daemon_auth sends the @ERROR, then exit_cleanup
+        // (RERR_UNSUPPORTED) logs its exit line as the (not yet forked) receiver.
         send(n.error_line + "\n");
+        log(without_newline(rsync_error_line(4, kSiteAuthDigestUnsupported, UpstreamRole::Receiver)),
+            HandshakeLog::Level::Error);
         close();
         return;
     }

@@ -15,6 +15,7 @@ inline constexpr UpstreamSite kSiteRemoveSourceReadOnly{"main.c", 957}; // do_se
 inline constexpr UpstreamSite kSiteSenderWithoutArgs{"main.c", 961};    // do_server_sender
 inline constexpr UpstreamSite kSiteModuleReadOnly{"main.c", 1185};      // do_server_recv
 inline constexpr UpstreamSite kSiteOptionRefused{"clientserver.c", 1267}; // rsync_module
+inline constexpr UpstreamSite kSiteAuthDigestUnsupported{"compat.c", 886}; // negotiate_daemon_auth
 /// Upstream ends a session that fails to set itself up after "@RSYNCD: OK" here; our workers
 /// (which set up after the front-end sent "OK") report their setup failures the same way.
 inline constexpr UpstreamSite kSiteSessionSetup{"clientserver.c", 1267};

@@ -167,14 +167,22 @@ class AuthTest(unittest.TestCase):
 
     def test_unknown_digest_list_refused(self):
         """Verifies that a client listing no digest the daemon supports gets upstream's
-        `@ERROR: your client does not support one of our daemon-auth checksums` line."""
+        `@ERROR: your client does not support one of our daemon-auth checksums` line, and
+        that the daemon logs the same lines as upstream, ending with its "requested action
+        not supported (code 4)" exit line."""
         got = []
-        for d in (self.pair.target, self.pair.upstream):
+        logs = []
+        daemons = (self.pair.target, self.pair.upstream)
+        for d in daemons:
+            mark = d.log_mark()
             with h.raw_connect(d) as c:
                 c.select_module("auth", "@RSYNCD: 31.0 nosuchdigest")
                 c.read_all(timeout=10)
                 got.append(c.received.decode())
+            d.wait_for_log(r"rsync error: requested action not supported \(code 4\)", timeout=10, since=mark)
+            logs.append(h.session_log_lines(d, mark, daemons))
         self.assertEqual(got[0], got[1])
+        self.assertEqual(logs[0], logs[1])
         self.assertTrue(got[0].endswith(
             "\n@ERROR: your client does not support one of our daemon-auth "
             "checksums: sha512 sha256 sha1 md5 md4\n"), got[0])
