@@ -26,21 +26,37 @@ std::size_t DaemonArgReader::feed(std::string_view input)
                 current_.push_back(ch);
             continue;
         }
-        if (current_.empty()) {
-            done_ = true;
-            break;
-        }
-        // Upstream: io.c:read_args checks the bound after reading a non-empty line and
-        // before storing it.
-        if (max_args_ == 0 || preceding_args_ + args_.size() >= max_args_ - 1) {
-            failed_ = true;
-            current_.clear();
-            break;
-        }
-        args_.push_back(std::move(current_));
-        current_.clear();
+        end_argument();
     }
     return used;
+}
+
+void DaemonArgReader::finish_at_eof()
+{
+    // Upstream io.c:read_line stops at end of input as at a terminator and hands back the
+    // bytes it has; the next read_line finds nothing more, which ends read_args's list.
+    if (done_ || failed_)
+        return;
+    end_argument();
+    if (!failed_)
+        done_ = true;
+}
+
+void DaemonArgReader::end_argument()
+{
+    if (current_.empty()) {
+        done_ = true;
+        return;
+    }
+    // Upstream: io.c:read_args checks the bound after reading a non-empty line and before
+    // storing it.
+    if (max_args_ == 0 || preceding_args_ + args_.size() >= max_args_ - 1) {
+        failed_ = true;
+        current_.clear();
+        return;
+    }
+    args_.push_back(std::move(current_));
+    current_.clear();
 }
 
 std::optional<std::string> DaemonArgReader::error() const

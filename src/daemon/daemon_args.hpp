@@ -46,6 +46,10 @@ public:
     /// @return How many bytes were consumed; after done() (or an error) it consumes nothing.
     std::size_t feed(std::string_view input);
 
+    /// @brief The client closed its side: what was read of an argument is one more
+    ///        argument, and the list ends there (as upstream's read_line does at EOF).
+    void finish_at_eof();
+
     /// @brief The terminating empty argument has been read (and no error occurred).
     [[nodiscard]] bool done() const noexcept { return done_; }
     /// @brief Upstream's error text once the bound was hit ("too many daemon arguments").
@@ -56,6 +60,8 @@ public:
     [[nodiscard]] std::size_t pending_bytes() const noexcept { return current_.size(); }
 
 private:
+    void end_argument();
+
     bool nul_terminated_;
     std::size_t max_args_;
     std::size_t max_arg_len_;

@@ -115,6 +115,15 @@ void HandshakeMachine::feed_eof()
         start_auth_check();
         return;
     }
+    if ((phase_ == Phase::Args || phase_ == Phase::SecludedArgs) && !eof_seen_) {
+        // Upstream's read_args takes the end of input for the end of the list (of both
+        // batches) and goes on with what it got, a bare list making a receiver; the
+        // session then meets the end of input again where it reads next, and ends with
+        // upstream's error there.
+        eof_seen_ = true;
+        process();
+        return;
+    }
     close();
 }
 

@@ -234,6 +234,7 @@ private:
 
     // The argument list.
     std::optional<DaemonArgReader> arg_reader_;
+    bool eof_seen_ = false; ///< the client closed its side while we read arguments
     std::vector<std::string> args_;
     std::vector<std::string> secluded_args_;
     std::optional<OptionParseResult> first_batch_;

@@ -54,6 +54,8 @@ bool HandshakeMachine::feed_args()
 {
     const std::size_t used = arg_reader_->feed(input_);
     input_.erase(0, used);
+    if (eof_seen_)
+        arg_reader_->finish_at_eof();
     if (auto err = arg_reader_->error()) {
         // Upstream logs it and exits (RERR_PROTOCOL); the client only sees the close.
         log(*err, HandshakeLog::Level::Error);

@@ -103,6 +103,35 @@ TEST(DaemonArgReader, TooManyArguments)
     EXPECT_TRUE(second.done());
 }
 
+// Verifies that the end of input ends the list as upstream's read_line does: a partial
+// argument counts as one more, an empty remainder adds nothing, and the argv bound still holds.
+TEST(DaemonArgReader, EndOfInputEndsTheList)
+{
+    DaemonArgReader partial(true);
+    partial.feed(bytes(std::string_view("--server\0--sender\0-r", 21)));
+    ASSERT_FALSE(partial.done());
+    partial.finish_at_eof();
+    ASSERT_TRUE(partial.done());
+    EXPECT_FALSE(partial.error());
+    EXPECT_EQ(partial.take(), (std::vector<std::string>{"--server", "--sender", "-r"}));
+
+    DaemonArgReader empty(false);
+    empty.finish_at_eof();
+    ASSERT_TRUE(empty.done());
+    EXPECT_TRUE(empty.take().empty());
+
+    DaemonArgReader after_terminator(true);
+    after_terminator.feed(bytes(std::string_view("a\0", 2)));
+    after_terminator.finish_at_eof();
+    EXPECT_EQ(after_terminator.take(), (std::vector<std::string>{"a"}));
+
+    DaemonArgReader bound(true, 3, kMaxDaemonArgLen, 1);
+    bound.feed(bytes(std::string_view("a\0b", 3)));
+    bound.finish_at_eof();
+    EXPECT_FALSE(bound.done());
+    ASSERT_TRUE(bound.error());
+}
+
 // Verifies that each backslash escapes the next byte and a trailing one stays (unbackslash_arg).
 TEST(DaemonArgs, Unbackslash)
 {
