@@ -9,24 +9,6 @@
 #include "protocol/mux.hpp"
 
 namespace ocr::daemon {
-namespace {
-
-// Upstream's site and process for each refusal main.c makes before a transfer.
-UpstreamSite site_of(const Rejection& r, UpstreamRole& role)
-{
-    if (r.message.rfind("ERROR: module is read only", 0) == 0) {
-        role = UpstreamRole::Receiver;
-        return kSiteModuleReadOnly;
-    }
-    role = UpstreamRole::Sender;
-    if (r.message.rfind("ERROR: module is write only", 0) == 0)
-        return kSiteModuleWriteOnly;
-    if (r.message.rfind("ERROR: do_server_sender called without args", 0) == 0)
-        return kSiteSenderWithoutArgs;
-    return kSiteRemoveSourceReadOnly;
-}
-
-} // namespace
 
 std::string HandshakeMachine::where_from() const
 {
@@ -144,7 +126,10 @@ void HandshakeMachine::after_args(const OptionParseResult& parsed, const Process
         close();
         return;
     }
-    if (auto why = check_module_policy(options, read_only_, module_->write_only)) {
+    // A sending daemon reads the client's filter list before it checks the module
+    // (upstream main.c:start_server, do_server_sender): the worker does both, so that its
+    // log counts the list's bytes and a client that closes instead fails as it does there.
+    if (auto why = check_module_policy(options, read_only_, module_->write_only); why && !options.am_sender) {
         reject_policy(options, plan, *why);
         return;
     }
@@ -198,7 +183,7 @@ void HandshakeMachine::reject_policy(ServerOptions& options, const ProtocolSetup
     // when a timeout is in force, then do_server_sender/do_server_recv refuse and
     // exit_cleanup ends the session.
     UpstreamRole role = UpstreamRole::Sender;
-    const UpstreamSite site = site_of(why, role);
+    const UpstreamSite site = policy_refusal_site(why, role);
     const int timeout = effective_timeout(options.io_timeout, module_->timeout);
     log(without_newline(why.message), HandshakeLog::Level::Error);
     log(without_newline(rsync_error_line(why.exit_code, site, role)), HandshakeLog::Level::Error);

@@ -68,6 +68,20 @@ std::optional<Rejection> check_module_policy(const ServerOptions& o, bool read_o
     return std::nullopt;
 }
 
+UpstreamSite policy_refusal_site(const Rejection& r, UpstreamRole& role)
+{
+    if (r.message.rfind("ERROR: module is read only", 0) == 0) {
+        role = UpstreamRole::Receiver;
+        return kSiteModuleReadOnly;
+    }
+    role = UpstreamRole::Sender;
+    if (r.message.rfind("ERROR: module is write only", 0) == 0)
+        return kSiteModuleWriteOnly;
+    if (r.message.rfind("ERROR: do_server_sender called without args", 0) == 0)
+        return kSiteSenderWithoutArgs;
+    return kSiteRemoveSourceReadOnly;
+}
+
 void apply_module_overrides(ServerOptions& o, const ModuleOverrides& m)
 {
     // Upstream: clientserver.c:rsync_module, after parse_arguments.

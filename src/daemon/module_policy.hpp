@@ -5,6 +5,7 @@
 #pragma once
 
 #include "daemon/server_options.hpp"
+#include "daemon/upstream_text.hpp"
 
 #include <optional>
 #include <string>
@@ -40,6 +41,11 @@ struct Rejection {
 /// @return The refusal, or nullopt when the transfer may go on.
 [[nodiscard]] std::optional<Rejection> check_module_policy(const ServerOptions& o, bool read_only,
                                                            bool write_only);
+
+/// @brief Where upstream exits for a refusal check_module_policy() made, and as which
+///        process (the sender's checks in main.c:do_server_sender, the receiver's in
+///        do_server_recv).
+[[nodiscard]] UpstreamSite policy_refusal_site(const Rejection& refusal, UpstreamRole& role);
 
 /// @brief Module settings upstream's rsync_module() applies to the parsed options.
 struct ModuleOverrides {

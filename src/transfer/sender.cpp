@@ -593,6 +593,8 @@ SenderResult Sender::run(const WireFilterParams& wire)
     recv_filter_list(s_.conn, s_.filters, wire);
     for (const auto& m : s_.filters.take_messages())
         s_.report.emit(m.level == FilterMessage::Level::Error ? LogCode::Error : LogCode::Info, m.text);
+    if (s_.after_filter_list)
+        s_.after_filter_list();
     const std::int32_t count = flists_.send_first_list();
     SenderResult result;
     if (count == 0 && (!opt_.flist.inc_recurse || flists_.eof())) {

@@ -70,6 +70,10 @@ public:
         /// Transfer logging (upstream log_item on a server: the daemon log only): called
         /// for each file sent and for each entry maybe_log_item would log; may be empty.
         std::function<void(const SentLogItem&)> log_item;
+        /// Called once the client's filter list is read, before the file list: where
+        /// upstream's do_server_sender refuses what the module does not allow. It refuses
+        /// by throwing; may be empty.
+        std::function<void()> after_filter_list;
     };
 
     Sender(const SenderOptions& options, Services services, const ChmodRules* chmod);

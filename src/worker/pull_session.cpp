@@ -169,6 +169,13 @@ private:
     protocol::ChecksumKind transfer_sum_ = protocol::ChecksumKind::Md5;
 };
 
+[[noreturn]] void refuse_pull(const daemon::Rejection& refusal)
+{
+    daemon::UpstreamRole role = daemon::UpstreamRole::Sender;
+    const daemon::UpstreamSite site = daemon::policy_refusal_site(refusal, role);
+    throw protocol::ProtocolError(static_cast<ExitCode>(refusal.exit_code), refusal.message, site);
+}
+
 } // namespace
 
 daemon::UpstreamSite pull_error_site(int code, std::string_view message)
@@ -298,9 +305,12 @@ int run_pull(const PullContext& ctx, daemon::ServerOptions& options, UniqueFd cl
                                             [](std::uint32_t id) { return group_name_of(id); },
                                             ctx.confined.chrooted,
                                             ctx.module.name,
+                                            {},
                                             {}};
         if (tlog.enabled())
             services.log_item = [&tlog](const transfer::SentLogItem& item) { tlog.item(item); };
+        if (ctx.refusal)
+            services.after_filter_list = [&ctx] { refuse_pull(*ctx.refusal); };
         sender = std::make_unique<transfer::Sender>(sopt, std::move(services),
                                                     chmod.all.empty() ? nullptr : &chmod.all);
         transfer::WireFilterParams wire{options.prune_empty_dirs != 0, options.delete_mode != 0,

@@ -5,6 +5,7 @@
 
 #include "common/unique_fd.hpp"
 #include "daemon/config.hpp"
+#include "daemon/module_policy.hpp"
 #include "daemon/server_options.hpp"
 #include "daemon/session_descriptor.hpp"
 #include "daemon/upstream_text.hpp"
@@ -32,6 +33,9 @@ struct PullContext {
     /// The contents of --files-from=FILE (a file inside the module), read while parsing.
     std::optional<std::string> files_from_content;
     int io_timeout = 0;
+    /// The module's refusal of this pull (daemon::check_module_policy), made once the
+    /// client's filter list is in, where upstream's do_server_sender makes it.
+    std::optional<daemon::Rejection> refusal;
 };
 
 /// @brief Where upstream's sender exits for a fatal error of ours that names no site: the

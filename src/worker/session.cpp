@@ -245,8 +245,12 @@ int run_session(const daemon::Config& config, const daemon::SessionDefaults& def
                                                                    : parsed.result.client_message,
                               protocol::to_int(protocol::ExitCode::Unsupported));
     }
-    if (auto why = daemon::check_module_policy(options, read_only, m->write_only))
-        return end_with_error(io, options, s.protocol, timeout, why->message, why->exit_code, true);
+    // A receiver refuses before it reads anything; a sender only after the client's filter
+    // list (upstream main.c:do_server_recv, start_server and do_server_sender).
+    std::optional<daemon::Rejection> refusal = daemon::check_module_policy(options, read_only, m->write_only);
+    if (refusal && !options.am_sender)
+        return end_with_error(io, options, s.protocol, timeout, refusal->message, refusal->exit_code,
+                              true);
 
     ConfinedModule& module = std::get<ConfinedModule>(confined);
     daemon::ModuleOverrides overrides;
@@ -264,14 +268,30 @@ int run_session(const daemon::Config& config, const daemon::SessionDefaults& def
     if (options.am_sender) {
         // From here on the transfer owns the socket; the bytes the front-end read ahead
         // are handed on with it.
-        PullContext pull{config, defaults, *m, s, module, filter_files, ctx.module_dirlen,
-                         std::move(files_from_content), daemon::effective_timeout(options.io_timeout, m->timeout)};
+        PullContext pull{config,
+                         defaults,
+                         *m,
+                         s,
+                         module,
+                         filter_files,
+                         ctx.module_dirlen,
+                         std::move(files_from_content),
+                         daemon::effective_timeout(options.io_timeout, m->timeout),
+                         std::move(refusal)};
         return run_pull(pull, options, std::move(client));
     }
 
     // A push: the daemon runs the generator and the receiver.
-    PushContext push{config, defaults, *m, s, module, filter_files, ctx.module_dirlen,
-                     std::move(files_from_content), daemon::effective_timeout(options.io_timeout, m->timeout)};
+    PushContext push{config,
+                     defaults,
+                     *m,
+                     s,
+                     module,
+                     filter_files,
+                     ctx.module_dirlen,
+                     std::move(files_from_content),
+                     daemon::effective_timeout(options.io_timeout, m->timeout),
+                     std::nullopt};
     return run_push(push, options, std::move(client));
 }
 

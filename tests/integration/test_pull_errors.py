@@ -243,6 +243,40 @@ class RefusedOptionLogTest(PullErrorTestCase):
                 self.assertTrue(log[totals + 1].startswith("rsync error: requested action not supported"), log)
 
 
+class ModulePolicyRefusalTest(PullErrorTestCase):
+    """Pulls a module's policy refuses: the sender reads the client's filter list first."""
+
+    def refused(self, module_lines: str, args: list[str], message: str) -> None:
+        root = self.module_dir()
+        pair = self.start_pair(f"[mod]\n    path = {root}\n{module_lines}")
+        for proto in PROTOCOLS:
+            for extra in ([], ["--exclude=*.o", "--exclude=*.a"]):
+                with self.subTest(protocol=proto, filters=extra):
+                    dest = f"dest-{proto}-{len(extra)}"
+                    # Below protocol 31 the client reads on into the closed connection.
+                    log = self.compare(pair, [f"--protocol={proto}", "-r", *extra, *args, "{url}/mod/"], dest,
+                                       r"^.*rsync error: ", 1 if proto >= 31 else 12)
+                    self.assertIn(message, log)
+                    # Upstream counts the filter list it read, with its frame header when the
+                    # client multiplexes (protocol 30 on, or --remove-source-files): each rule
+                    # is a 4-byte length and the text, then a 0.
+                    rules = 4 + sum(4 + len("- ") + len(e.split("=", 1)[1]) for e in extra)
+                    received = rules + (4 if proto >= 30 or "--remove-source-files" in args else 0)
+                    totals = log.index(message) + 1
+                    self.assertRegex(log[totals], rf"^sent \d+ bytes  received {received} bytes  total size 0$", log)
+
+    def test_write_only_module(self):
+        """Verifies that a pull from a "write only" module logs the error, the totals with
+        the filter list's bytes received, then the exit line, as upstream does; below
+        protocol 31 the client sees the connection close (exit 12), as with upstream."""
+        self.refused("    write only = yes\n    timeout = 30\n", [], "ERROR: module is write only")
+
+    def test_remove_source_files_on_read_only_module(self):
+        """Verifies the same order for --remove-source-files from a read-only module."""
+        self.refused("", ["--remove-source-files"],
+                     "ERROR: --remove-source-files cannot be used with a read-only module")
+
+
 class LogEscapingTest(PullErrorTestCase):
     """File names with control characters in the daemon's transfer log."""
 

@@ -148,7 +148,7 @@ protected:
             NoFilterFiles no_files;
             FilterOptions fo;
             FilterSet filters(fo, no_files);
-            Sender::Services services{conn, fs, filters, report, {}, {}, false, "mod", {}};
+            Sender::Services services{conn, fs, filters, report, {}, {}, false, "mod", {}, {}};
             try {
                 Sender s(opt, std::move(services), nullptr);
                 (void)s.run(WireFilterParams{});

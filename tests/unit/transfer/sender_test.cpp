@@ -173,6 +173,7 @@ private:
                                   [](std::uint32_t) { return std::optional<std::string>(); },
                                   false,
                                   "mod",
+                                  {},
                                   {}};
         try {
             Sender sender(opt_, std::move(services), nullptr);
