@@ -27,14 +27,35 @@ std::uint32_t weak_value(std::uint32_t s1, std::uint32_t s2) noexcept
 }
 
 /// Read-only view of the matcher's weak-sum table.
+// Upstream match.c TRADITIONAL_TABLESIZE, its smallest hash table.
+constexpr std::uint32_t kTraditionalTableSize = 1u << 16;
+
 struct WeakTable {
     const std::uint64_t* presence;
     std::uint32_t presence_shift;
     const std::uint32_t* starts;
     std::uint32_t bucket_shift;
     const detail::WeakCandidate* candidates;
+    const std::uint64_t* upstream_buckets; ///< null: hash hits are not counted
+    std::uint32_t upstream_table_size;
 
     static std::uint32_t hash(std::uint32_t sum) noexcept { return sum * 0x9E3779B1u; }
+
+    /// Upstream match.c: a table of 65536 buckets (up to about 52 000 blocks) indexes by
+    /// the sum of the weak sum's halves (SUM2HASH), a bigger one by the sum modulo its size.
+    [[nodiscard]] static std::uint32_t upstream_bucket(std::uint32_t sum, std::uint32_t table_size) noexcept
+    {
+        if (table_size == kTraditionalTableSize)
+            return ((sum & 0xFFFFu) + (sum >> 16)) & 0xFFFFu;
+        return sum % table_size;
+    }
+
+    /// 1 when upstream's bucket for @p sum holds a block (one of its hash_hits), else 0.
+    [[nodiscard]] std::int64_t upstream_hit(std::uint32_t sum) const noexcept
+    {
+        const std::uint32_t b = upstream_bucket(sum, upstream_table_size);
+        return static_cast<std::int64_t>((upstream_buckets[b >> 6] >> (b & 63)) & 1u);
+    }
 
     /// False means no block has this weak sum; true means maybe.
     [[nodiscard]] bool maybe_present(std::uint32_t sum) const noexcept
@@ -136,9 +157,13 @@ public:
                 const std::uint8_t* p = map_.at(offset);
                 const auto window = static_cast<std::uint32_t>(k);
                 const std::uint8_t* const p_stop = p + (stop - offset);
+                const bool count_hits = table.upstream_buckets != nullptr;
                 for (; p != p_stop; ++p) {
-                    if (table.maybe_present(weak_value(s1, s2)))
+                    const std::uint32_t sum = weak_value(s1, s2);
+                    if (table.maybe_present(sum))
                         break;
+                    if (count_hits)
+                        stats_.hash_hits += table.upstream_hit(sum);
                     const std::uint32_t out = RollingSum::as_signed(p[0]);
                     s1 += RollingSum::as_signed(p[window]) - out;
                     s2 += s1 - window * out;
@@ -157,6 +182,8 @@ public:
                 map_.ensure(std::min(last_match_, offset), need);
 
             const std::uint32_t sum = weak_value(s1, s2);
+            if (table.upstream_buckets != nullptr)
+                stats_.hash_hits += table.upstream_hit(sum);
             const auto bucket = table.bucket(sum);
             if (!bucket.empty()) {
                 const std::int64_t matched_end = try_candidates(offset, k, sum, bucket);
@@ -396,6 +423,19 @@ void DeltaMatcher::build_table(const BlockSums& sums)
     }
 }
 
+void DeltaMatcher::build_upstream_buckets(const BlockSums& sums)
+{
+    // Upstream match.c:build_hash_table sizes its table from the block count.
+    const auto count = static_cast<std::uint64_t>(sums.count());
+    upstream_table_size_ = static_cast<std::uint32_t>(
+        std::clamp<std::uint64_t>(count / 8 * 10 + 11, kTraditionalTableSize, std::uint64_t{1} << 31));
+    upstream_buckets_.assign((std::size_t{upstream_table_size_} + 63) / 64, 0);
+    for (std::uint32_t s : sums.all_sum1()) {
+        const std::uint32_t b = WeakTable::upstream_bucket(s, upstream_table_size_);
+        upstream_buckets_[b >> 6] |= std::uint64_t{1} << (b & 63);
+    }
+}
+
 MatchResult DeltaMatcher::match(const BlockSums& sums, std::int64_t file_length, DataWindow& window,
                                 protocol::BlockChecksum& strong, protocol::FileChecksum file_sum, DeltaSink& sink,
                                 const MatchOptions& options)
@@ -431,10 +471,13 @@ MatchResult DeltaMatcher::match(const BlockSums& sums, std::int64_t file_length,
         search.send_all_literal();
     } else {
         build_table(sums);
+        if (options.count_hash_hits)
+            build_upstream_buckets(sums);
         if (options.updating_basis)
             search.track_same_offset();
         search.search(WeakTable{presence_.data(), presence_shift_, bucket_start_.data(), bucket_shift_,
-                                candidates_.data()});
+                                candidates_.data(), options.count_hash_hits ? upstream_buckets_.data() : nullptr,
+                                upstream_table_size_});
     }
 
     result.file_sum_length = file_sum.finish(result.file_sum);

@@ -98,6 +98,9 @@ struct MatchOptions {
     /// Upstream 3.5.0 gives up on an offset after this many blocks with the same weak sum
     /// (match.c MAX_CHAIN_LEN, CVE-2026-70453); lowering it only costs literal data.
     std::int32_t max_candidates = 1024;
+    /// Count MatchStats::hash_hits (one more bit test per offset searched); only the -vv
+    /// report of a sending server needs them.
+    bool count_hash_hits = false;
 };
 
 /// @brief The statistics upstream keeps per file (match.c, stats.literal_data and
@@ -111,6 +114,11 @@ struct MatchStats {
     std::int64_t weak_hits = 0;
     /// Same weak sum and length, different strong sum.
     std::int64_t false_alarms = 0;
+    /// Offsets whose bucket in upstream's own table is not empty: what its report calls
+    /// hash_hits (match.c: build_hash_table's buckets, counted in hash_search). Counted
+    /// only with MatchOptions::count_hash_hits. Upstream also drops the blocks an in-place
+    /// update has passed from its buckets; that is not followed here.
+    std::int64_t hash_hits = 0;
 };
 
 /// @brief What a search produced besides the steps.
@@ -163,6 +171,7 @@ public:
 
 private:
     void build_table(const protocol::BlockSums& sums);
+    void build_upstream_buckets(const protocol::BlockSums& sums);
 
     // Weak-sum table: a presence bitmap, then bucket b holding
     // candidates_[bucket_start_[b] .. bucket_start_[b+1]), highest block index first.
@@ -172,6 +181,9 @@ private:
     std::vector<std::uint32_t> fill_;
     std::uint32_t presence_shift_ = 32;
     std::uint32_t bucket_shift_ = 32;
+    // Which buckets of upstream's hash table hold a block (for MatchStats::hash_hits).
+    std::vector<std::uint64_t> upstream_buckets_;
+    std::uint32_t upstream_table_size_ = 0;
 };
 
 } // namespace ocr::transfer

@@ -331,6 +331,10 @@ void Generator::run()
     dir_tweaking_ = !(s_.dest.solo_file || o.dry_run);
     if (s_.deletion)
         s_.deletion->before_generating(); // --delete-before
+    // Upstream generator.c:generate_files, after the --delete-before pass.
+    if (o.debug_flist >= 1)
+        report_.emit(LogCode::Info, o.whole_file ? "delta-transmission disabled for local transfer or --whole-file\n"
+                                                 : "delta-transmission enabled\n");
 
     if (o.flist.inc_recurse) {
         cur_ = 0;

@@ -424,6 +424,7 @@ void Sender::send_one(std::int32_t ndx, SentFile& file, std::uint32_t iflags, st
         mo.append_length = head.file_length();
         mo.append_verify = opt_.append_mode == 2;
     }
+    mo.count_hash_hits = opt_.debug_deltasum >= 1;
     protocol::BlockChecksum no_sum(protocol::TransferChecksum{protocol::ChecksumKind::Md5, protocol::SeedPlacement::Prepend},
                                    opt_.checksum_seed);
     protocol::BlockChecksum& strong = block_sum_ ? *block_sum_ : no_sum;
@@ -436,6 +437,9 @@ void Sender::send_one(std::int32_t ndx, SentFile& file, std::uint32_t iflags, st
     const auto sum = result.file_checksum();
     s_.conn.write(std::string_view(reinterpret_cast<const char*>(sum.data()), sum.size()));
     literal_data_ += result.stats.literal_data;
+    total_matches_ += result.stats.matches;
+    total_hash_hits_ += result.stats.hash_hits;
+    total_false_alarms_ += result.stats.false_alarms;
     matched_data_ += result.stats.matched_data;
     if (window.read_failed()) {
         s_.report.add_io_error(kIoErrorGeneral);
@@ -530,6 +534,12 @@ void Sender::send_files()
     }
     if (s_.report.io_error() != save_io_error && protocol >= 30)
         s_.conn.send_message(protocol::MsgCode::IoError, int32_payload(s_.report.io_error()));
+    // Upstream sender.c:send_files ends with match.c:match_report.
+    if (opt_.debug_deltasum >= 1)
+        s_.report.emit(LogCode::Info, "total: matches=" + std::to_string(total_matches_) +
+                                          "  hash_hits=" + std::to_string(total_hash_hits_) +
+                                          "  false_alarms=" + std::to_string(total_false_alarms_) +
+                                          " data=" + std::to_string(literal_data_) + "\n");
     std::string out;
     ndx_out_.put(out, protocol::kNdxDone);
     s_.conn.write(out);

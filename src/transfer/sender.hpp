@@ -109,6 +109,10 @@ private:
     DeltaMatcher matcher_;
     int phase_ = 0;
     std::int64_t literal_data_ = 0;
+    // Upstream match.c's totals for its -vv report (match_report).
+    std::int64_t total_matches_ = 0;
+    std::int64_t total_hash_hits_ = 0;
+    std::int64_t total_false_alarms_ = 0;
     std::int64_t matched_data_ = 0;
     std::int64_t xferred_files_ = 0;
     std::int64_t created_files_ = 0;

@@ -76,6 +76,7 @@ struct SenderOptions {
     int verbose = 0;
     // What upstream log.c:maybe_log_item looks at on a sending server.
     int info_name = 0;                         ///< INFO_GTE(NAME, n)
+    int debug_deltasum = 0;                    ///< DEBUG_GTE(DELTASUM, n): 1 adds the match report
     int stdout_format_has_i = 0;               ///< from the client's -i / --out-format
     bool logfile_format_has_i = false;         ///< the daemon's log format has %i
 };
@@ -183,6 +184,7 @@ struct ReceiverOptions {
 
     // Reporting.
     int info_name = 0;                         ///< INFO_GTE(NAME, n)
+    int debug_flist = 0;                       ///< DEBUG_GTE(FLIST, n): 1 names delta transmission
     int stdout_format_has_i = 0;
     bool log_before_transfer = false;
     bool logfile_format_has_i = false;

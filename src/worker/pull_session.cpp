@@ -92,6 +92,7 @@ transfer::SenderOptions sender_options(const daemon::ServerOptions& o, const Sta
     s.bwlimit_kib = daemon::effective_bwlimit(o.bwlimit, ctx.defaults.bwlimit_kib);
     s.verbose = o.verbose;
     s.info_name = o.info_levels[6]; // INFO_NAME
+    s.debug_deltasum = o.debug_levels[7]; // DEBUG_DELTASUM
     s.stdout_format_has_i = o.stdout_format_has_i;
     return s;
 }

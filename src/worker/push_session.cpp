@@ -195,6 +195,7 @@ transfer::ReceiverOptions receiver_options(const daemon::ServerOptions& o, const
     r.info_nonreg = o.info_levels[7];   // INFO_NONREG
 
     r.info_name = o.info_levels[6]; // INFO_NAME
+    r.debug_flist = o.debug_levels[11]; // DEBUG_FLIST
     r.stdout_format_has_i = o.stdout_format_has_i;
     r.log_before_transfer = o.log_before_transfer != 0;
     r.logfile_format_has_i = log_format.has_i;

@@ -13,6 +13,7 @@
 #include <map>
 #include <random>
 #include <sstream>
+#include <tuple>
 #include <string>
 #include <vector>
 
@@ -365,6 +366,37 @@ TEST(DeltaMatcher, ReadErrorSpoilsSum)
 
 // Verifies the per-offset candidate cap (upstream 3.5.0, CVE-2026-70453): with more
 // same-weak-sum blocks than the cap before the real one, the offset is given up (literal
+// Verifies upstream's hash_hits (match.c hash_search): an offset counts when upstream's
+// 65536-bucket table (SUM2HASH: the sum of the weak sum's halves) has a block in its bucket,
+// even though no block has that very weak sum; and nothing is counted unless asked for.
+TEST(DeltaMatcher, HashHitsFollowUpstreamBuckets)
+{
+    const Bytes source = prng(21, 700);
+    const std::uint32_t weak = protocol::rolling_checksum(source);
+    ASSERT_NE(weak & 0xFFFFu, 0u);
+    // One less in the low half, one more in the high half: another sum, the same bucket.
+    const std::uint32_t same_bucket = weak - 1u + 0x10000u;
+    const std::uint32_t other_bucket = weak + 1u;
+    BlockChecksum strong({ChecksumKind::Md5, SeedPlacement::Prepend}, 3);
+    const std::array<std::uint8_t, 16> sum2{};
+    for (const auto& [block_sum, counted, hits] : {std::tuple{same_bucket, true, 1}, std::tuple{other_bucket, true, 0},
+                                                   std::tuple{same_bucket, false, 0}}) {
+        BlockSums sums(SumHead{1, 700, 16, 0});
+        sums.set(0, block_sum, sum2);
+        MemoryDataWindow window(source);
+        RecordingSink sink;
+        DeltaMatcher m;
+        MatchOptions options;
+        options.count_hash_hits = counted;
+        const MatchResult r = m.match(sums, 700, window, strong, FileChecksum::for_transfer(ChecksumKind::Md5, 3), sink,
+                                      options);
+        EXPECT_EQ(r.stats.hash_hits, hits) << std::hex << block_sum << " counted=" << counted;
+        EXPECT_EQ(r.stats.matches, 0);
+        EXPECT_EQ(r.stats.weak_hits, 0);
+        EXPECT_EQ(r.stats.literal_data, 700);
+    }
+}
+
 // data); with a higher cap the block is found.
 TEST(DeltaMatcher, CandidateCap)
 {
