@@ -525,6 +525,13 @@ void Generator::loop_check(std::int32_t ndx)
         conn_.flush();
 }
 
+int Generator::maybe_attrs_report() const noexcept
+{
+    // Upstream generator.c:generate_files sets maybe_ATTRS_REPORT unless the client
+    // itemizes; a daemon below protocol 29 sets it whatever the client does.
+    return s_.opt.flist.protocol < 29 || !s_.opt.stdout_format_has_i ? kAttrsReport : 0;
+}
+
 AttrOutcome Generator::set_attrs(const protocol::FileEntry& e, const std::string& rel, std::uint32_t mode,
                                  const struct stat* st, int flags, bool dir_created)
 {
@@ -554,6 +561,10 @@ AttrOutcome Generator::set_attrs(const protocol::FileEntry& e, const std::string
     }
     if (out.time_failed)
         time_failed_.insert(&e);
+    // Upstream rsync.c:set_file_attrs ends with this report (to the client only), which
+    // its error exits skip.
+    if ((flags & kAttrsReport) && s_.opt.info_name >= 2 && out.ok)
+        report_.emit(LogCode::Client, out.updated ? e.name + "\n" : e.name + " is uptodate\n");
     return out;
 }
 
@@ -743,8 +754,7 @@ int Generator::try_dests_reg(const protocol::FileEntry& e, std::int32_t ndx, con
     cmp_rel = join_path(basis_dirs_[static_cast<std::size_t>(best)], name);
     if (stat_alt_entry(s_, cmp_rel, cmp_st) != 0)
         return -1;
-    // Upstream maybe_ATTRS_REPORT: set unless the client itemizes.
-    const bool attrs_report = !o.stdout_format_has_i;
+    const bool attrs_report = maybe_attrs_report() != 0;
     bool copy = false;
     if (level == 3 && o.alt_dest_type != kCopyDest) {
         if (real_st) {
@@ -1183,7 +1193,7 @@ void Generator::gen_symlink(const protocol::FileEntry& e, const std::string& rel
         // Under "fake super" the symlink is a regular file holding its target.
         const auto now = o.am_root < 0 ? s_.writer.read_fake_symlink(rel) : s_.read_link(rel);
         if (now && *now == target) {
-            (void)set_attrs(e, rel, mode, &st, o.stdout_format_has_i ? 0 : kAttrsReport);
+            (void)set_attrs(e, rel, mode, &st, maybe_attrs_report());
             itemize(e, mode, ndx, 0, &st, 0);
             if (hl_.find(ndx))
                 finish_hard_link(ndx, rel, &st); // the group's leader from now on
@@ -1235,7 +1245,7 @@ void Generator::gen_special(const protocol::FileEntry& e, const std::string& rel
     if (statret == 0) {
         const bool same_type = (st.st_mode & S_IFMT) == (e.mode & S_IFMT);
         if (same_type && (!protocol::is_device(e.mode) || st.st_rdev == rdev)) {
-            (void)set_attrs(e, rel, mode, &st, o.stdout_format_has_i ? 0 : kAttrsReport);
+            (void)set_attrs(e, rel, mode, &st, maybe_attrs_report());
             itemize(e, mode, ndx, 0, &st, 0);
             if (hl_.find(ndx))
                 finish_hard_link(ndx, rel, &st);
@@ -1355,7 +1365,7 @@ void Generator::gen_file(const protocol::FileEntry& e, const std::string& rel, s
                     (void)s_.writer.unlink(*partial);
                     s_.remove_partial_dir(*partial);
                 }
-                (void)set_attrs(e, rel, mode, &st, (o.stdout_format_has_i ? 0 : kAttrsReport) |
+                (void)set_attrs(e, rel, mode, &st, (maybe_attrs_report()) |
                                                        (o.always_checksum ? kAttrsAccurateTime : 0));
                 itemize(e, mode, ndx, statret, &st, 0);
                 if (hl_.find(ndx))

@@ -96,6 +96,7 @@ private:
     void itemize(const protocol::FileEntry& e, std::uint32_t mode, std::int32_t ndx, int statret,
                  const struct stat* st, std::uint32_t iflags, std::uint8_t basis_type = kBasisFname,
                  const std::string& xname = {});
+    [[nodiscard]] int maybe_attrs_report() const noexcept;
     AttrOutcome set_attrs(const protocol::FileEntry& e, const std::string& rel, std::uint32_t mode,
                           const struct stat* st, int flags, bool dir_created = false);
     bool delete_item(const std::string& rel, const struct stat& st, std::uint32_t new_mode);

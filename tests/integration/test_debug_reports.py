@@ -12,6 +12,11 @@ output and in the daemon log:
   blocks (-B 700), where upstream sizes its table by the block count;
 - a push: the generator's ``delta-transmission enabled`` (generator.c:generate_files), and
   ``delta-transmission disabled for local transfer or --whole-file`` with -W;
+- a re-push with ``-vv``: the generator's ``NAME is uptodate`` for each file and symlink that
+  needs nothing, and ``NAME`` alone for one whose attributes it changed
+  (rsync.c:set_file_attrs with ATTRS_REPORT), also with ``-i`` below protocol 29, where
+  upstream's daemon reports whatever the client itemizes; the client's whole output (its
+  byte counts aside) equals upstream's;
 - with the default ``max verbosity = 1`` neither appears.
 """
 
@@ -19,6 +24,7 @@ from __future__ import annotations
 
 import os
 import random
+import shutil
 
 import harness as h
 
@@ -118,6 +124,47 @@ class DebugReportTest(h.DaemonTestCase):
 
     def test_push_whole_file(self):
         self.compare_push(["-W"], "delta-transmission disabled for local transfer or --whole-file")
+
+    def compare_repush(self, extra: list[str]) -> list[str]:
+        pair = self.make_pair(3, writable=True)
+        src = os.path.join(self.tmp, "src")
+        os.makedirs(os.path.join(src, "d"), exist_ok=True)
+        for name, text in (("a", "a\n"), ("d/b", "b\n")):
+            with open(os.path.join(src, name), "w") as fh:
+                fh.write(text)
+            os.chmod(os.path.join(src, name), 0o644)
+        os.symlink("a", os.path.join(src, "l"))
+        outputs = []
+        daemons = (pair.target, pair.upstream)
+        for d in daemons:
+            for entry in os.listdir(self.module):
+                path = os.path.join(self.module, entry)
+                if os.path.isdir(path) and not os.path.islink(path):
+                    shutil.rmtree(path)
+                else:
+                    os.remove(path)
+            first = h.run_against(d, ["-a", src + "/", "{url}/m/"])
+            self.assertEqual(first.returncode, 0, str(first))
+            res = h.run_against(d, ["-vv", *extra, src + "/", "{url}/m/"])
+            self.assertEqual(res.returncode, 0, str(res))
+            text = h.normalise_text(res.stdout, daemons)
+            outputs.append([line for line in text.splitlines() if not line.startswith("sent ")])
+        self.assertEqual(outputs[0], outputs[1])
+        return outputs[1]
+
+    def test_repush_reports_uptodate_files(self):
+        out = self.compare_repush(["-a"])
+        for name in ("a", "l", "d/b"):
+            self.assertIn(f"{name} is uptodate", out, f"EXPECTATION ERROR (upstream): {out}")
+
+    def test_repush_reports_changed_attributes(self):
+        out = self.compare_repush(["-rlpt", "--chmod=o-r"])
+        self.assertIn("a", out, f"EXPECTATION ERROR (upstream): {out}")
+        self.assertIn("l is uptodate", out, f"EXPECTATION ERROR (upstream): {out}")
+
+    def test_repush_below_protocol_29_with_itemizing(self):
+        out = self.compare_repush(["-ai", "--protocol=28"])
+        self.assertIn("a is uptodate", out, f"EXPECTATION ERROR (upstream): {out}")
 
 
 if __name__ == "__main__":
