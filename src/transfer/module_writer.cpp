@@ -400,7 +400,7 @@ std::optional<TempFile> ModuleWriter::create_temp(std::string_view final_rel, st
 }
 
 std::optional<TempFile> ModuleWriter::create_temp(std::string_view final_rel, std::string_view tmp_dir, Errno& err,
-                                                  mode_t perms) const
+                                                  mode_t perms, std::string* tried) const
 {
     err = 0;
     std::string leaf;
@@ -436,17 +436,23 @@ std::optional<TempFile> ModuleWriter::create_temp(std::string_view final_rel, st
             break;
         if (errno != EEXIST) {
             err = errno;
+            if (tried != nullptr)
+                *tried = *name;
             return std::nullopt;
         }
     }
     if (!t.fd) {
         err = EEXIST;
+        if (tried != nullptr)
+            *tried = *name;
         return std::nullopt;
     }
     // The umask may have taken bits away; upstream's mkstemp wrapper puts them back.
     if (::fchmod(t.fd.get(), mode) != 0) {
         err = errno;
         (void)::unlinkat(t.dir.get(), name->c_str(), 0);
+        if (tried != nullptr)
+            *tried = *name;
         return std::nullopt;
     }
     t.name = std::move(*name);

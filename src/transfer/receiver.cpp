@@ -415,10 +415,13 @@ void Receiver::receive_file(std::int32_t ndx, const protocol::FileEntry& e, std:
         out_fd = inplace_fd.get();
     } else {
         Errno terr = 0;
-        temp = s_.writer.create_temp(rel, s_.temp_dir, terr, mode & 07777);
+        std::string tried;
+        temp = s_.writer.create_temp(rel, s_.temp_dir, terr, mode & 07777, &tried);
         if (!temp) {
-            // Upstream names the template as it tried it: in the temp dir, or beside the file.
-            const auto tmpl = ModuleWriter::temp_name_template(rel, o.temp_dir);
+            // Upstream names the template as it left it (with the last random name it tried,
+            // if it got that far): in the temp dir, or beside the file.
+            const auto tmpl = tried.empty() ? ModuleWriter::temp_name_template(rel, o.temp_dir)
+                                            : std::optional<std::string>(tried);
             const auto slash = e.name.rfind('/');
             const std::string where = !o.temp_dir.empty()        ? o.temp_dir + "/"
                                       : slash == std::string::npos ? std::string()

@@ -35,10 +35,13 @@ Cases:
 - ``--delete-during -i`` at protocol 31 over a stale copy: the "*deleting" line of a
   sub-directory comes before the itemized transfer of a file of its parent, every time;
 - the transfer log's ``%U``/``%G`` after ``--chown`` and ``--usermap``/``--groupmap`` show the
-  receiver's (mapped) ids, as upstream's daemon logs them (root only: needs foreign ids).
+  receiver's (mapped) ids, as upstream's daemon logs them (root only: needs foreign ids);
+- a module directory the daemon's user cannot write into: "mkstemp ... failed" names the
+  last temp name tried, six random characters included, as upstream's does (exit 23).
 """
 
 import os
+import re
 import shutil
 import unittest
 from typing import Callable, Optional
@@ -648,6 +651,32 @@ class PushTransferLogIdsTest(unittest.TestCase):
         lines = self._check(["-a", "--numeric-ids", f"--usermap={src_uid}:4242",
                              f"--groupmap={src_gid}:4343"])
         self.assertTrue(any("uid=4242 gid=4343" in ln for ln in lines), lines)
+
+
+class UnwritableModuleTest(h.DaemonTestCase):
+    """A writable module whose directory the daemon's user cannot write into."""
+
+    def test_mkstemp_error_names_the_name_it_tried(self):
+        # Verifies that the receiver's "mkstemp ... failed" names the temp file as upstream
+        # does: with the six random characters of the last name tried (syscall.c:
+        # do_mkstemp_atfd fills its template in place), not the template's XXXXXX; exit 23.
+        root = os.path.join(self.tmp, "module")
+        os.makedirs(root)
+        os.chmod(root, 0o555)  # as root the daemon serves as nobody, who cannot write here either
+        src = os.path.join(self.tmp, "f.txt")
+        with open(src, "w") as fh:
+            fh.write("data\n")
+        pair = self.start_pair(f"[m]\n    path = {root}\n    read only = no\n")
+        tried = re.compile(r'mkstemp "\.f\.txt\.([A-Za-z0-9]{6})" \(in m\) failed: Permission denied \(13\)')
+        results = [h.run_against(d, [src, "{url}/m/"]) for d in (pair.target, pair.upstream)]
+        for res in results:
+            self.assertEqual(res.returncode, 23, str(res))
+            m = tried.search(res.stderr)
+            self.assertIsNotNone(m, str(res))
+            self.assertNotEqual(m.group(1), "XXXXXX", str(res))
+        t, u = (tried.sub('mkstemp ".f.txt.<RANDOM>" (in m) failed: Permission denied (13)',
+                          h.normalise_text(r.stderr, (pair.target, pair.upstream))) for r in results)
+        self.assertEqual(t, u)
 
 
 if __name__ == "__main__":
