@@ -340,6 +340,7 @@ int run_daemon(const CommandLine& cl)
             }
             out.ok = true;
             out.package = daemon::encode_config_package(options, *r.config);
+            out.lock_files = daemon::open_lock_files(*r.config);
             return out;
         };
         const int rc = run_spawner(std::move(setup));
@@ -351,6 +352,9 @@ int run_daemon(const CommandLine& cl)
     spawner_end.reset();
     exe.reset();
     // log_fd stays open: it is the front-end's own log destination too.
+    // Upstream opens a module's lock file for each connection, as root; the front-end will
+    // not be, so it gets them open now (and from the spawner after a reload).
+    daemon::LockFileTable lock_files = daemon::open_lock_files(*config);
 
     // 6. Drop root.
     if (am_root) {
@@ -376,6 +380,7 @@ int run_daemon(const CommandLine& cl)
         so.cpu_count = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
         so.tls_material = std::move(tls_material);
         so.filter_rule_check = worker::module_filter_rule_errors;
+        so.lock_files = std::move(lock_files);
         spdlog::debug("descriptor limit {}", fd_limit);
         frontend::Server server(std::move(listeners), config, std::move(frontend_end), so);
         ::sigprocmask(SIG_UNBLOCK, &held, nullptr); // what arrived meanwhile reaches the server now

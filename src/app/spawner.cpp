@@ -20,6 +20,8 @@
 #include <stdexcept>
 #include <system_error>
 
+#include <spdlog/spdlog.h>
+
 extern char** environ;
 
 namespace ocr::app {
@@ -223,10 +225,26 @@ private:
         ++generation_;
         TlvWriter w;
         w.add(msg::kType, msg::kConfig).add_int(msg::kGeneration, static_cast<std::int64_t>(generation_));
+        std::vector<int> fds{memfd.get()};
         if (tls_memfd)
-            send_to_frontend(s_.control.get(), w, {memfd.get(), tls_memfd.get()});
-        else
-            send_to_frontend(s_.control.get(), w, {memfd.get()});
+            fds.push_back(tls_memfd.get());
+        std::vector<std::string> lock_paths;
+        std::vector<std::string> lock_errnos;
+        for (const auto& [path, lock] : outcome.lock_files) {
+            int open_errno = lock.open_errno;
+            if (open_errno == 0 && fds.size() == kMaxIpcFds) {
+                // More lock files than one message carries: these refuse their clients
+                // ("failed to open lock file") rather than go uncounted.
+                spdlog::error("too many lock files; {} is not used", path);
+                open_errno = EMFILE;
+            }
+            lock_paths.push_back(path);
+            lock_errnos.push_back(std::to_string(open_errno));
+            if (open_errno == 0)
+                fds.push_back(lock.fd->get());
+        }
+        w.add_list(msg::kLockPaths, lock_paths).add_list(msg::kLockErrnos, lock_errnos);
+        send_to_frontend(s_.control.get(), w, fds);
         // Our copy of the key goes now; only the front-end keeps one.
         tls_memfd.reset();
         outcome.tls_material.assign(outcome.tls_material.size(), '\0');

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "common/unique_fd.hpp"
+#include "daemon/lock_files.hpp"
 
 #include <cstdint>
 #include <functional>
@@ -18,6 +19,9 @@ struct ReloadOutcome {
     std::string problems; ///< when not ok: one problem per line
     /// Encoded TLS material for the front-end only (empty: TLS off); never given to workers.
     std::string tls_material;
+    /// The lock files of the new config, opened by the privileged spawner (the front-end
+    /// could not open a root-only file).
+    daemon::LockFileTable lock_files;
 };
 
 /// @brief What the spawner needs; it owns every descriptor given here.

@@ -13,8 +13,9 @@ namespace ocr {
 
 /// Largest message our SOCK_SEQPACKET channels carry (descriptors, control records).
 inline constexpr std::size_t kMaxIpcMessage = 256 * 1024;
-/// Most descriptors one message carries.
-inline constexpr std::size_t kMaxIpcFds = 4;
+/// Most descriptors one message carries (a reloaded config: its package, the TLS
+/// material and the "max connections" lock files).
+inline constexpr std::size_t kMaxIpcFds = 32;
 
 /// @brief A received message and the descriptors that came with it.
 struct IpcMessage {

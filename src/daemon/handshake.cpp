@@ -10,6 +10,7 @@
 #include "daemon/var_expand.hpp"
 
 #include <cerrno>
+#include <cstring>
 #include <climits>
 #include <cstdio>
 
@@ -459,8 +460,19 @@ void HandshakeMachine::after_access()
     if (module_->max_connections != 0) {
         // Upstream connection.c:claim_connection: 0 = unlimited; a negative limit never
         // has a free slot, so it refuses every client of the module.
-        if (module_->max_connections > 0)
-            claimed_ = env_.claim_connection_slot(module_->lock_file, module_->max_connections);
+        if (module_->max_connections > 0) {
+            const SlotClaim claim = env_.claim_connection_slot(module_->lock_file, module_->max_connections);
+            if (claim.open_errno != 0) {
+                // Upstream clientserver.c:rsync_module, when claim_connection cannot open it.
+                log("rsync: [Receiver] failed to open lock file " + module_->lock_file + ": " +
+                        std::strerror(claim.open_errno) + " (" + std::to_string(claim.open_errno) + ")",
+                    HandshakeLog::Level::Error);
+                send("@ERROR: failed to open lock file\n");
+                close();
+                return;
+            }
+            claimed_ = claim.slot;
+        }
         if (!claimed_) {
             const std::string n = std::to_string(module_->max_connections);
             log("max connections (" + n + ") reached");

@@ -53,10 +53,9 @@ public:
     virtual std::optional<std::pair<std::string, std::string>> check_module(const ModuleSettings& m,
                                                                             const std::string& path) = 0;
     /// @brief Claims one of the first @p max_connections slots of @p lock_file
-    ///        (non-blocking); nullopt when none is free. The front-end releases it when
-    ///        the connection ends.
-    virtual std::optional<ConnectionSlot> claim_connection_slot(const std::string& lock_file,
-                                                                int max_connections) = 0;
+    ///        (non-blocking); no slot when none is free, or when the lock file could not
+    ///        be opened (open_errno). The front-end releases it when the connection ends.
+    virtual SlotClaim claim_connection_slot(const std::string& lock_file, int max_connections) = 0;
     /// @brief True when the daemon was started as root (upstream am_root).
     virtual bool daemon_is_root() const = 0;
 };

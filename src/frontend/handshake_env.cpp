@@ -58,8 +58,7 @@ FrontendHandshakeEnv::check_module(const daemon::ModuleSettings& m, const std::s
     return std::nullopt;
 }
 
-std::optional<daemon::ConnectionSlot> FrontendHandshakeEnv::claim_connection_slot(const std::string& lock_file,
-                                                                                 int max_connections)
+daemon::SlotClaim FrontendHandshakeEnv::claim_connection_slot(const std::string& lock_file, int max_connections)
 {
     return claim_(lock_file, max_connections);
 }

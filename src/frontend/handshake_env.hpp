@@ -16,7 +16,7 @@ namespace ocr::frontend {
 /// @brief Real lookups (run on the blocking pool) plus the server's slot counters.
 class FrontendHandshakeEnv final : public daemon::HandshakeEnvironment {
 public:
-    using ClaimSlot = std::function<std::optional<daemon::ConnectionSlot>(const std::string&, int)>;
+    using ClaimSlot = std::function<daemon::SlotClaim(const std::string&, int)>;
 
     FrontendHandshakeEnv(ClaimSlot claim, bool daemon_is_root, uid_t daemon_uid,
                          std::map<std::string, std::string, std::less<>> environment,
@@ -30,8 +30,7 @@ public:
     ///        and the @ERROR text is empty: upstream sends the client nothing then.
     std::optional<std::pair<std::string, std::string>> check_module(const daemon::ModuleSettings& m,
                                                                     const std::string& path) override;
-    std::optional<daemon::ConnectionSlot> claim_connection_slot(const std::string& lock_file,
-                                                                int max_connections) override;
+    daemon::SlotClaim claim_connection_slot(const std::string& lock_file, int max_connections) override;
     bool daemon_is_root() const override { return daemon_is_root_; }
 
 private:

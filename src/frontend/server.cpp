@@ -153,8 +153,8 @@ Server::Server(std::vector<ListenSocket> listeners, std::shared_ptr<const daemon
                    },
                    [this](pid_t pid, int status) { pool_.worker_exited(pid, status); },
                    [this](std::uint64_t gen) { pool_.spawn_failed(gen); },
-                   [this](std::uint64_t gen, UniqueFd fd, UniqueFd tls) {
-                       reload_arrived(gen, std::move(fd), std::move(tls));
+                   [this](std::uint64_t gen, UniqueFd fd, UniqueFd tls, daemon::LockFileTable locks) {
+                       reload_arrived(gen, std::move(fd), std::move(tls), std::move(locks));
                    },
                    [this](const std::string& text) {
                        reloading_ = false;
@@ -184,6 +184,7 @@ Server::Server(std::vector<ListenSocket> listeners, std::shared_ptr<const daemon
         install_tls(*options_.tls_material, config_->globals());
     // The key stays in the context only.
     options_.tls_material.reset();
+    connection_slots_.use_lock_files(std::move(options_.lock_files));
 }
 
 void Server::install_tls(const daemon::TlsMaterial& material, const daemon::GlobalSettings& g)
@@ -565,7 +566,8 @@ void Server::start_reload()
     spawner_.request_reload();
 }
 
-void Server::reload_arrived(std::uint64_t generation, UniqueFd package_fd, UniqueFd tls_fd)
+void Server::reload_arrived(std::uint64_t generation, UniqueFd package_fd, UniqueFd tls_fd,
+                            daemon::LockFileTable lock_files)
 {
     reloading_ = false;
     try {
@@ -590,6 +592,8 @@ void Server::reload_arrived(std::uint64_t generation, UniqueFd package_fd, Uniqu
             spdlog::warn("the new configuration has no TLS certificate; the TLS port keeps the old one");
         }
         config_ = result.config;
+        // Slots claimed before keep their own reference to the old lock files.
+        connection_slots_.use_lock_files(std::move(lock_files));
         generation_ = generation;
         pool_.set_limits(limits_for(*config_, options_.cpu_count));
         pool_.set_generation(generation);

@@ -35,6 +35,8 @@ struct ServerOptions {
     std::optional<daemon::TlsMaterial> tls_material;
     /// Checks a module's filter rules before "@RSYNCD: OK" (empty: the worker finds them).
     daemon::FilterRuleCheck filter_rule_check;
+    /// The "max connections" lock files, opened before privileges were dropped.
+    daemon::LockFileTable lock_files;
 };
 
 /// @brief The asynchronous front door; runs on one thread.
@@ -67,7 +69,8 @@ private:
     void install_tls(const daemon::TlsMaterial& material, const daemon::GlobalSettings& g);
     void wait_signals();
     void start_reload();
-    void reload_arrived(std::uint64_t generation, UniqueFd package, UniqueFd tls_material);
+    void reload_arrived(std::uint64_t generation, UniqueFd package, UniqueFd tls_material,
+                        daemon::LockFileTable lock_files);
     void begin_shutdown();
     void maybe_finish_shutdown();
     void update_accepting();

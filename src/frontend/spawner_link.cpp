@@ -7,7 +7,10 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <cstdlib>
 #include <cstring>
+#include <memory>
 
 namespace ocr::frontend {
 
@@ -105,9 +108,31 @@ void SpawnerLink::handle(const std::string& bytes, std::vector<UniqueFd> fds)
     } else if (*type == msg::kSpawnFailed) {
         spdlog::error("could not start a worker: {}", r->get(msg::kText).value_or(""));
         handlers_.spawn_failed(gen);
-    } else if (*type == msg::kConfig && (fds.size() == 1 || fds.size() == 2)) {
-        UniqueFd tls = fds.size() == 2 ? std::move(fds[1]) : UniqueFd();
-        handlers_.config_loaded(gen, std::move(fds[0]), std::move(tls));
+    } else if (*type == msg::kConfig && !fds.empty()) {
+        // The descriptors: the package, the TLS material if any, then one per lock file
+        // that opened.
+        const std::vector<std::string> paths = r->get_list(msg::kLockPaths);
+        const std::vector<std::string> errnos = r->get_list(msg::kLockErrnos);
+        std::size_t lock_fds = 0;
+        for (const std::string& e : errnos)
+            lock_fds += e == "0" ? 1 : 0;
+        if (paths.size() != errnos.size() || fds.size() < 1 + lock_fds || fds.size() > 2 + lock_fds) {
+            spdlog::error("malformed configuration message from the worker spawner");
+            return;
+        }
+        const bool has_tls = fds.size() == 2 + lock_fds;
+        std::size_t next = has_tls ? 2 : 1;
+        daemon::LockFileTable locks;
+        for (std::size_t i = 0; i < paths.size(); ++i) {
+            daemon::LockFile lock;
+            if (errnos[i] == "0")
+                lock.fd = std::make_shared<const UniqueFd>(std::move(fds[next++]));
+            else
+                lock.open_errno = std::max(1, std::atoi(errnos[i].c_str()));
+            locks.emplace(paths[i], std::move(lock));
+        }
+        UniqueFd tls = has_tls ? std::move(fds[1]) : UniqueFd();
+        handlers_.config_loaded(gen, std::move(fds[0]), std::move(tls), std::move(locks));
     } else if (*type == msg::kConfigFailed) {
         handlers_.config_failed(std::string(r->get(msg::kText).value_or("")));
     } else {

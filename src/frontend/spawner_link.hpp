@@ -3,6 +3,7 @@
 #pragma once
 
 #include "common/unique_fd.hpp"
+#include "daemon/lock_files.hpp"
 #include "frontend/asio.hpp"
 #include "frontend/worker_pool.hpp"
 
@@ -22,7 +23,7 @@ public:
         std::function<void(pid_t, int)> worker_exited;
         std::function<void(std::uint64_t)> spawn_failed;
         /// (generation, config package memfd, TLS material memfd or an invalid fd)
-        std::function<void(std::uint64_t, UniqueFd, UniqueFd)> config_loaded;
+        std::function<void(std::uint64_t, UniqueFd, UniqueFd, daemon::LockFileTable)> config_loaded;
         std::function<void(const std::string&)> config_failed;
         std::function<void()> lost; ///< the spawner is gone
     };

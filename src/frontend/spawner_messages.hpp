@@ -14,6 +14,8 @@ enum Tag : std::uint16_t {
     kStatus = 4,     ///< wait status of an exited worker
     kGeneration = 5, ///< config generation
     kText = 6,       ///< human-readable problems
+    kLockPaths = 7,  ///< the lock files of a config, in the order of kLockErrnos
+    kLockErrnos = 8, ///< per lock file: "0" (its descriptor follows) or open()'s errno
 };
 
 // Front-end -> spawner
@@ -24,7 +26,8 @@ inline constexpr const char* kForget = "forget";     ///< {kGeneration}: no more
 // Spawner -> front-end
 inline constexpr const char* kWorker = "worker";     ///< {kPid, kGeneration} + the worker channel fd
 inline constexpr const char* kExited = "exited";     ///< {kPid, kStatus}
-/// {kGeneration} + a memfd holding the package (+ a memfd with the TLS material when TLS is on)
+/// {kGeneration, kLockPaths, kLockErrnos} + a memfd holding the package (+ a memfd with the
+/// TLS material when TLS is on) + the descriptor of each lock file that opened, in order
 inline constexpr const char* kConfig = "config";
 inline constexpr const char* kConfigFailed = "config-failed"; ///< {kText}
 inline constexpr const char* kSpawnFailed = "spawn-failed";   ///< {kGeneration, kText}

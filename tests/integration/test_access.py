@@ -16,12 +16,22 @@ Behaviours checked:
   file): while a connection to a module with `max connections = 2` holds slot 0, a module
   with `max connections = 1` and the same `lock file` is full, and a module with another
   lock file is not;
+- a `lock file` that cannot be opened (its directory is missing): upstream's `@ERROR: failed
+  to open lock file` (exit 5) and `rsync: [Receiver] failed to open lock file PATH: No such
+  file or directory (2)` in the log;
+- the lock file is really locked: ocrsyncd and upstream's daemon sharing one lock file with
+  `max connections = 1` each see the other's connection (both ways), and a slot is free
+  again once its holder goes; after a reload that moves the module to another lock file, a
+  connection from before still holds its range of the old one until it ends (ocrsyncd only);
 - `refuse options = compress` vs `rsync -z`, `refuse options = delete` vs `--delete`;
 - push to a `read only` module and pull from a `write only` module.
 """
 
+import fcntl
 import os
 import re
+import struct
+import time
 import unittest
 
 import harness as h
@@ -179,6 +189,87 @@ class ReverseLookupOffTest(_AclBase):
         mark = self.pair.target.log_mark()
         select_raw(self.pair.target, "ip_ok")
         self.pair.target.wait_for_log(r"connect from UNDETERMINED \(127\.0\.0\.1\)", since=mark)
+
+
+def range_locked(path: str, index: int) -> bool:
+    """Whether another process holds slot ``index`` of lock file ``path`` (F_GETLK)."""
+    with open(path, "r+b") as fh:
+        query = struct.pack("hhqqi", fcntl.F_WRLCK, os.SEEK_SET, index * 4, 4, 0)
+        answer = fcntl.fcntl(fh.fileno(), fcntl.F_GETLK, query)
+        return struct.unpack("hhqqi", answer)[0] != fcntl.F_UNLCK
+
+
+class LockFileTest(h.DaemonTestCase):
+    """The `lock file` of `max connections`: opened, locked, shared between daemons."""
+
+    def module_dir(self) -> str:
+        return h.make_tree(os.path.join(self.tmp, "tree"), {"file.txt": "hello\n"})
+
+    def test_lock_file_that_cannot_be_opened(self):
+        """Verifies upstream's refusal when the module's lock file cannot be opened."""
+        missing = os.path.join(self.tmp, "no-such-dir", "x.lock")
+        pair = self.start_pair(f"[m]\n    path = {self.module_dir()}\n    max connections = 3\n"
+                               f"    lock file = {missing}\n")
+        marks = [d.log_mark() for d in (pair.target, pair.upstream)]
+        cmp = pair.run(["{url}/m/"])
+        h.assert_same_as_upstream(self, cmp)
+        self.assertEqual(cmp.upstream.returncode, 5, str(cmp.upstream))
+        self.assertTrue(cmp.upstream.stderr.startswith("@ERROR: failed to open lock file\n"), str(cmp.upstream))
+        line = f"rsync: [Receiver] failed to open lock file {missing}: No such file or directory (2)"
+        for d, mark in zip((pair.target, pair.upstream), marks):
+            d.wait_for_log(re.escape(line), since=mark)
+
+    def test_daemons_sharing_a_lock_file_see_each_other(self):
+        """Verifies that the target and upstream's daemon, sharing a lock file with `max
+        connections = 1`, refuse a client while the other one serves a connection, in both
+        directions, and let it in once that connection is gone."""
+        lock = os.path.join(self.tmp, "shared.lock")
+        text = f"[m]\n    path = {self.module_dir()}\n    max connections = 1\n    lock file = {lock}\n"
+        target = self.start_daemon(text)
+        upstream = self.start_daemon(text, kind=h.UPSTREAM_KIND)
+        for holder, other in ((target, upstream), (upstream, target)):
+            with self.subTest(holder=holder.kind):
+                with h.raw_connect(holder) as c:
+                    self.assertEqual(c.select_module("m")[-1:], ["@RSYNCD: OK"], c.received)
+                    self.assertTrue(range_locked(lock, 0), f"{holder.kind} holds no lock on slot 0")
+                    rc, _out, err = h.run_rsync([other.url("m/")])
+                    self.assertEqual(rc, 5, err)
+                    self.assertTrue(err.startswith("@ERROR: max connections (1) reached -- try again later\n"), err)
+
+                def other_lets_in(other=other):
+                    rc, out, err = h.run_rsync([other.url("m/")])
+                    return rc == 0 and (rc, out, err)
+
+                h.eventually(other_lets_in, timeout=10,
+                             message=lambda: f"{holder.kind}'s slot not released\n" + holder.describe())
+
+    @h.ocrsyncd_only
+    def test_reload_to_another_lock_file(self):
+        """Verifies that after a reload that names another lock file, a connection from
+        before keeps its range of the old file locked until it ends, while new clients
+        count against the new file; a reload to a lock file that cannot be opened refuses
+        new clients with upstream's error."""
+        tree = self.module_dir()
+        old_lock = os.path.join(self.tmp, "old.lock")
+        new_lock = os.path.join(self.tmp, "new.lock")
+        d = self.start_daemon(f"[m]\n    path = {tree}\n    max connections = 1\n    lock file = {old_lock}\n")
+        with h.raw_connect(d) as c:
+            self.assertEqual(c.select_module("m")[-1:], ["@RSYNCD: OK"], c.received)
+            mark = d.log_mark()
+            d.reload(f"[m]\n    path = {tree}\n    max connections = 1\n    lock file = {new_lock}\n")
+            d.wait_for_log(r"configuration reloaded", since=mark, timeout=10)
+            rc, out, err = h.run_rsync([d.url("m/")])
+            self.assertEqual(rc, 0, err)
+            self.assertTrue(range_locked(old_lock, 0), "the old connection lost its lock on the old file")
+        h.eventually(lambda: not range_locked(old_lock, 0), timeout=10,
+                     message=lambda: "the old lock file stays locked\n" + d.describe())
+        mark = d.log_mark()
+        missing = os.path.join(self.tmp, "gone", "x.lock")
+        d.reload(f"[m]\n    path = {tree}\n    max connections = 1\n    lock file = {missing}\n")
+        d.wait_for_log(r"configuration reloaded", since=mark, timeout=10)
+        rc, _out, err = h.run_rsync([d.url("m/")])
+        self.assertEqual(rc, 5, err)
+        self.assertTrue(err.startswith("@ERROR: failed to open lock file\n"), err)
 
 
 class ModulePolicyTest(unittest.TestCase):

@@ -6,6 +6,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cerrno>
+
 namespace ocr::daemon {
 namespace {
 
@@ -148,9 +150,25 @@ TEST(Handshake, MaxConnections)
     EXPECT_EQ(first.m.claimed_slot()->lock_file, "/var/run/rsyncd.lock");
     EXPECT_EQ(first.m.claimed_slot()->index, 0);
     Session second;
-    ASSERT_TRUE(second.env.slots.claim("/var/run/rsyncd.lock", 1).has_value());
+    ASSERT_TRUE(second.env.slots.claim("/var/run/rsyncd.lock", 1).slot.has_value());
     EXPECT_EQ(second.send("@RSYNCD: 32.0 md5\none\n"), "@ERROR: max connections (1) reached -- try again later\n");
     EXPECT_FALSE(second.m.claimed_slot().has_value());
+}
+
+// Verifies upstream's refusal when the module's lock file could not be opened: the @ERROR
+// line for the client and rsyserr's line, with the path and errno, for the log.
+TEST(Handshake, LockFileThatCannotBeOpened)
+{
+    Session s;
+    LockFileTable locks;
+    locks["/var/run/rsyncd.lock"] = LockFile{nullptr, EACCES};
+    s.env.slots.use_lock_files(std::move(locks));
+    EXPECT_EQ(s.send("@RSYNCD: 32.0 md5\none\n"), "@ERROR: failed to open lock file\n");
+    EXPECT_FALSE(s.m.claimed_slot().has_value());
+    bool logged = false;
+    for (const auto& l : s.m.take_log())
+        logged = logged || l.text == "rsync: [Receiver] failed to open lock file /var/run/rsyncd.lock: Permission denied (13)";
+    EXPECT_TRUE(logged);
 }
 
 // Verifies challenge/response: the right password leads to OK, a wrong one to auth failed.

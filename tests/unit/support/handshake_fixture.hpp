@@ -51,7 +51,7 @@ public:
             return std::make_pair(std::string("chdir /missing failed"), std::string("@ERROR: chdir failed"));
         return std::nullopt;
     }
-    std::optional<daemon::ConnectionSlot> claim_connection_slot(const std::string& lock_file, int max) override
+    daemon::SlotClaim claim_connection_slot(const std::string& lock_file, int max) override
     {
         return slots.claim(lock_file, max);
     }
