@@ -5,6 +5,7 @@
 
 #include <netdb.h>
 #include <netinet/in.h>
+#include <netinet/ip.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -32,21 +33,25 @@ struct SockOpt {
     const char* name;
     int level;
     int option;
-    bool takes_value;
+    /// Non-zero: the option is set to this fixed value and takes none (upstream OPT_ON);
+    /// zero: it takes "=N", 1 when none is given (OPT_BOOL, OPT_INT).
+    int fixed_value;
 };
 
 // The options upstream's socket.c socket_options[] table knows about on Linux.
 const SockOpt kSockOpts[] = {
-    {"SO_KEEPALIVE", SOL_SOCKET, SO_KEEPALIVE, false},
-    {"SO_REUSEADDR", SOL_SOCKET, SO_REUSEADDR, false},
-    {"SO_BROADCAST", SOL_SOCKET, SO_BROADCAST, false},
-    {"TCP_NODELAY", IPPROTO_TCP, TCP_NODELAY, false},
-    {"SO_SNDBUF", SOL_SOCKET, SO_SNDBUF, true},
-    {"SO_RCVBUF", SOL_SOCKET, SO_RCVBUF, true},
-    {"SO_SNDLOWAT", SOL_SOCKET, SO_SNDLOWAT, true},
-    {"SO_RCVLOWAT", SOL_SOCKET, SO_RCVLOWAT, true},
-    {"SO_SNDTIMEO", SOL_SOCKET, SO_SNDTIMEO, true},
-    {"SO_RCVTIMEO", SOL_SOCKET, SO_RCVTIMEO, true},
+    {"SO_KEEPALIVE", SOL_SOCKET, SO_KEEPALIVE, 0},
+    {"SO_REUSEADDR", SOL_SOCKET, SO_REUSEADDR, 0},
+    {"SO_BROADCAST", SOL_SOCKET, SO_BROADCAST, 0},
+    {"TCP_NODELAY", IPPROTO_TCP, TCP_NODELAY, 0},
+    {"IPTOS_LOWDELAY", IPPROTO_IP, IP_TOS, IPTOS_LOWDELAY},
+    {"IPTOS_THROUGHPUT", IPPROTO_IP, IP_TOS, IPTOS_THROUGHPUT},
+    {"SO_SNDBUF", SOL_SOCKET, SO_SNDBUF, 0},
+    {"SO_RCVBUF", SOL_SOCKET, SO_RCVBUF, 0},
+    {"SO_SNDLOWAT", SOL_SOCKET, SO_SNDLOWAT, 0},
+    {"SO_RCVLOWAT", SOL_SOCKET, SO_RCVLOWAT, 0},
+    {"SO_SNDTIMEO", SOL_SOCKET, SO_SNDTIMEO, 0},
+    {"SO_RCVTIMEO", SOL_SOCKET, SO_RCVTIMEO, 0},
 };
 
 } // namespace
@@ -96,7 +101,8 @@ std::vector<ListenSocket> open_listen_sockets(const ListenSpec& spec)
 
 std::vector<std::string> apply_socket_options(int fd, const std::string& options)
 {
-    std::vector<std::string> unknown;
+    // Upstream: socket.c:set_socket_options, including the text of each complaint.
+    std::vector<std::string> problems;
     for (std::string token : split_ws(options)) {
         for (const std::string& item : split(token, ',')) {
             if (item.empty())
@@ -113,14 +119,21 @@ std::vector<std::string> apply_socket_options(int fd, const std::string& options
             for (const auto& o : kSockOpts)
                 if (name == o.name)
                     found = &o;
-            if (!found || (found->takes_value && !has_value)) {
-                unknown.push_back(item);
+            if (!found) {
+                problems.push_back("Unknown socket option " + name);
                 continue;
             }
-            ::setsockopt(fd, found->level, found->option, &value, sizeof value);
+            if (found->fixed_value != 0) {
+                if (has_value)
+                    problems.push_back("syntax error -- " + name + " does not take a value");
+                value = found->fixed_value;
+            }
+            if (::setsockopt(fd, found->level, found->option, &value, sizeof value) != 0)
+                problems.push_back("failed to set socket option " + name + ": " + std::strerror(errno) + " (" +
+                                   std::to_string(errno) + ")");
         }
     }
-    return unknown;
+    return problems;
 }
 
 } // namespace ocr::frontend

@@ -32,7 +32,8 @@ struct ListenSocket {
 [[nodiscard]] std::vector<ListenSocket> open_listen_sockets(const ListenSpec& spec);
 
 /// @brief Applies an upstream-style "socket options" list ("SO_SNDBUF=65536,TCP_NODELAY").
-/// @return the names it did not understand (upstream logs them and goes on).
+/// @return upstream's complaints ("Unknown socket option NAME", ...), which it logs before
+///         it goes on.
 std::vector<std::string> apply_socket_options(int fd, const std::string& options);
 
 } // namespace ocr::frontend

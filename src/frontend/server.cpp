@@ -287,9 +287,17 @@ asio::awaitable<void> Server::serve(tcp::socket socket, std::uint64_t id, bool t
         const std::string& opts = options_.socket_options_override.empty()
                                       ? config->globals().socket_options
                                       : options_.socket_options_override;
-        if (!opts.empty())
-            for (const auto& bad : apply_socket_options(socket.native_handle(), opts))
-                spdlog::warn("Unknown socket option {}", bad);
+        if (!opts.empty()) {
+            const std::vector<std::string> problems = apply_socket_options(socket.native_handle(), opts);
+            // Upstream sets them once, on its listening sockets, so it complains at start
+            // only; we set them on each connection (a reload may change them) and complain
+            // once per setting.
+            if (opts != sockopts_reported_) {
+                for (const auto& p : problems)
+                    spdlog::error("{}", p);
+                sockopts_reported_ = opts;
+            }
+        }
     }
 
     asio::steady_timer deadline(io_);

@@ -94,6 +94,7 @@ private:
     asio::steady_timer resume_timer_;
     asio::steady_timer watchdog_timer_;
     daemon::ConnectionSlots connection_slots_;
+    std::string sockopts_reported_; ///< the "socket options" whose complaints were logged
     std::uint64_t next_connection_id_ = 1;
     int connections_ = 0;      ///< accepted and not yet over (handshake, queued or in a worker)
     int handshakes_ = 0;       ///< in the front-end right now
