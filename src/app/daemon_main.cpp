@@ -219,7 +219,9 @@ int run_daemon(const CommandLine& cl)
 
     // 3. Listening sockets.
     frontend::ListenSpec spec;
-    spec.port = cl.port.value_or(g.rsync_port > 0 ? g.rsync_port : 873);
+    // Upstream clientserver.c:daemon_main: --port=0 is no port given (the config's
+    // "port", then 873).
+    spec.port = cl.port.value_or(0) != 0 ? *cl.port : (g.rsync_port > 0 ? g.rsync_port : 873);
     spec.address = cl.address ? cl.address : (g.bind_address.empty() ? std::nullopt : std::optional(g.bind_address));
     spec.family = cl.family;
     // Upstream's default backlog is 5; ours is the kernel's maximum unless set explicitly.

@@ -8,7 +8,9 @@ Behaviours checked:
 - `--dparam motdfile=F` shows the motd before the listing;
 - `--module demo=DIR` is read-only (a push is refused like a `read only` module) and
   `--module demo=DIR:rw` is not;
-- an unknown option exits 1 with an error message naming it.
+- an unknown option exits 1 with an error message naming it;
+- `--port=0` means no port given: the daemon listens on the config's `port` (class
+  PortZeroTest, also run against upstream, whose clientserver.c:daemon_main does this).
 """
 
 import os
@@ -105,6 +107,32 @@ class CliTest(h.DaemonTestCase):
         self.assertEqual(rc, 0, err + d.describe())
         with open(os.path.join(self.dir, "upload.txt")) as fh:
             self.assertEqual(fh.read(), "up\n")
+
+
+class PortZeroTest(h.DaemonTestCase):
+
+    def test_port_zero_uses_the_config_port(self):
+        """Verifies that --port=0 leaves the port to the config's `port` parameter."""
+        port = h.free_port()
+        module = h.make_tree(os.path.join(self.tmp, "tree"), {"f": "x\n"})
+        conf = h.write_file(os.path.join(self.tmp, "rsyncd.conf"),
+                            f"use chroot = no\nport = {port}\nlog file = {self.tmp}/log\n"
+                            f"pid file = {self.tmp}/pid\n[m]\n    path = {module}\n")
+        proc = subprocess.Popen(h.daemon_binary(h.TARGET) + ["--no-detach", f"--config={conf}", "--port=0",
+                                                             "--address=127.0.0.1"],
+                                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                start_new_session=True)
+        try:
+            def listing():
+                rc, out, err = h.run_rsync([f"rsync://127.0.0.1:{port}/"])
+                return rc == 0 and out
+
+            out = h.eventually(listing, timeout=10,
+                               message=lambda: f"nothing serves port {port} (daemon exit status {proc.poll()})")
+            self.assertIn("m", out.split())
+        finally:
+            proc.terminate()
+            proc.communicate(timeout=10)
 
 
 if __name__ == "__main__":
