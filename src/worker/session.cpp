@@ -265,10 +265,9 @@ int run_session(const daemon::Config& config, const daemon::SessionDefaults& def
     overrides.timeout = m->timeout;
     daemon::apply_module_overrides(options, overrides);
 
-    if (options.am_sender) {
-        // From here on the transfer owns the socket; the bytes the front-end read ahead
-        // are handed on with it.
-        PullContext pull{config,
+    // From here on the transfer owns the socket; the bytes the front-end read ahead are
+    // handed on with it. (A receiver's refusal has ended the session above.)
+    PullContext transfer{config,
                          defaults,
                          *m,
                          s,
@@ -278,21 +277,10 @@ int run_session(const daemon::Config& config, const daemon::SessionDefaults& def
                          std::move(files_from_content),
                          daemon::effective_timeout(options.io_timeout, m->timeout),
                          std::move(refusal)};
-        return run_pull(pull, options, std::move(client));
-    }
-
+    if (options.am_sender)
+        return run_pull(transfer, options, std::move(client));
     // A push: the daemon runs the generator and the receiver.
-    PushContext push{config,
-                     defaults,
-                     *m,
-                     s,
-                     module,
-                     filter_files,
-                     ctx.module_dirlen,
-                     std::move(files_from_content),
-                     daemon::effective_timeout(options.io_timeout, m->timeout),
-                     std::nullopt};
-    return run_push(push, options, std::move(client));
+    return run_push(transfer, options, std::move(client));
 }
 
 } // namespace ocr::worker

@@ -364,8 +364,6 @@ TEST(DeltaMatcher, ReadErrorSpoilsSum)
     EXPECT_EQ(Bytes(r.file_checksum().begin(), r.file_checksum().end()), Bytes(16, 0));
 }
 
-// Verifies the per-offset candidate cap (upstream 3.5.0, CVE-2026-70453): with more
-// same-weak-sum blocks than the cap before the real one, the offset is given up (literal
 // Verifies upstream's hash_hits (match.c hash_search): an offset counts when upstream's
 // 65536-bucket table (SUM2HASH: the sum of the weak sum's halves) has a block in its bucket,
 // even though no block has that very weak sum; and nothing is counted unless asked for.
@@ -397,6 +395,8 @@ TEST(DeltaMatcher, HashHitsFollowUpstreamBuckets)
     }
 }
 
+// Verifies the per-offset candidate cap (upstream 3.5.0, CVE-2026-70453): with more
+// same-weak-sum blocks than the cap before the real one, the offset is given up (literal
 // data); with a higher cap the block is found.
 TEST(DeltaMatcher, CandidateCap)
 {
