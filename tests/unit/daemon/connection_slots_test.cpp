@@ -2,6 +2,8 @@
 // Tests for the "max connections" slot table: slots belong to lock files, not modules.
 #include "daemon/connection_slots.hpp"
 
+#include "support/temp_dir.hpp"
+
 #include <fcntl.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -70,23 +72,11 @@ TEST(ConnectionSlots, NonPositiveLimitAndUnknownRelease)
 
 namespace {
 
-// A lock file in a fresh directory, opened the way open_lock_files opens it.
+// A lock file in a fresh directory (open_lock_files creates it the same way).
 struct TempLockFile {
-    TempLockFile()
-    {
-        char tmpl[] = "/tmp/ocr-slots-XXXXXX";
-        dir = ::mkdtemp(tmpl);
-        path = dir + "/rsyncd.lock";
-    }
-    ~TempLockFile()
-    {
-        ::unlink(path.c_str());
-        ::rmdir(dir.c_str());
-    }
-    std::string dir;
-    std::string path;
+    ocr::test::TempDir dir{"ocr-slots"};
+    std::string path = dir.path() + "/rsyncd.lock";
 };
-
 
 // Upstream connection.c:claim_connection in another process (a child, which holds its lock
 // while it waits on the pipe): POSIX record locks on slot ranges, as upstream's daemon takes them.
