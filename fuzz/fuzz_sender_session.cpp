@@ -134,6 +134,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
                                             [](std::uint32_t) { return std::optional<std::string>(); },
                                             false,
                                             "mod",
+                                            {},
                                             {}};
         try {
             transfer::Sender sender(opt, std::move(services), nullptr);
