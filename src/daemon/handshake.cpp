@@ -10,9 +10,9 @@
 #include "daemon/var_expand.hpp"
 
 #include <cerrno>
-#include <cstring>
 #include <climits>
 #include <cstdio>
+#include <cstring>
 
 namespace ocr::daemon {
 namespace {

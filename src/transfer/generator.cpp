@@ -1365,7 +1365,7 @@ void Generator::gen_file(const protocol::FileEntry& e, const std::string& rel, s
                     (void)s_.writer.unlink(*partial);
                     s_.remove_partial_dir(*partial);
                 }
-                (void)set_attrs(e, rel, mode, &st, (maybe_attrs_report()) |
+                (void)set_attrs(e, rel, mode, &st, maybe_attrs_report() |
                                                        (o.always_checksum ? kAttrsAccurateTime : 0));
                 itemize(e, mode, ndx, statret, &st, 0);
                 if (hl_.find(ndx))

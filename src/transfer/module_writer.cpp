@@ -431,28 +431,24 @@ std::optional<TempFile> ModuleWriter::create_temp(std::string_view final_rel, st
     const std::size_t rnd_at = name->size() - 6;
     for (int tries = 0; tries < kTempTries; ++tries) {
         fill_random(*name, rnd_at);
+        if (tried != nullptr)
+            *tried = *name;
         t.fd.reset(::openat(t.dir.get(), name->c_str(), O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode));
         if (t.fd)
             break;
         if (errno != EEXIST) {
             err = errno;
-            if (tried != nullptr)
-                *tried = *name;
             return std::nullopt;
         }
     }
     if (!t.fd) {
         err = EEXIST;
-        if (tried != nullptr)
-            *tried = *name;
         return std::nullopt;
     }
     // The umask may have taken bits away; upstream's mkstemp wrapper puts them back.
     if (::fchmod(t.fd.get(), mode) != 0) {
         err = errno;
         (void)::unlinkat(t.dir.get(), name->c_str(), 0);
-        if (tried != nullptr)
-            *tried = *name;
         return std::nullopt;
     }
     t.name = std::move(*name);

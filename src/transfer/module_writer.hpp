@@ -70,8 +70,8 @@ public:
     [[nodiscard]] std::optional<TempFile> create_temp(std::string_view final_rel, std::string_view tmp_dir,
                                                       Errno& err) const;
     /// Same with the creation mode upstream's open_tmpfile uses: (perms | S_IWUSR) & 0700.
-    /// When creating fails after a name was tried, `tried` (if given) gets the last one: the
-    /// name upstream's error message shows then (do_mkstemp_atfd fills its template in place).
+    /// `tried` (if given) gets the last name tried, if any: on failure, the name upstream's
+    /// error message shows (do_mkstemp_atfd fills its template in place).
     [[nodiscard]] std::optional<TempFile> create_temp(std::string_view final_rel, std::string_view tmp_dir,
                                                       Errno& err, mode_t perms, std::string* tried = nullptr) const;
     /// The name (no directory) create_temp gives a temp file for `final_rel` (with `tmp_dir` as
